@@ -1,0 +1,43 @@
+/* The ngvoice command: dispatches to one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct cli_cmd commands[] = {
+    {"lab", "set up the guide on loopback and verify it", cli_lab},
+    {"version", "print the version", cli_version},
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: ngvoice <command> [options]\n\n"
+		   "ngvoice: a secure (NGE) SIP call manager and voicemail "
+		   "server.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nRun 'ngvoice <command> --help' for the options of one "
+		   "command.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	}
+	fprintf(stderr, "ngvoice: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

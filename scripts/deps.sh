@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages that ngvoice needs to build, test, fuzz and benchmark.
+# Only what is missing is installed; nothing happens when everything is present.
+set -euo pipefail
+
+pkgs=(
+	build-essential cmake pkg-config
+	libssl-dev libevent-dev libsqlite3-dev libcmocka-dev
+	clang libclang-rt-14-dev clang-format
+	sip-tester openssl
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	exit 0
+fi
+
+echo "deps: installing ${missing[*]}" >&2
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+	sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
