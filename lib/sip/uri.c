@@ -228,9 +228,14 @@ sip_uri_parse(struct sip_uri *u, struct slice s)
 int
 sip_param_get(struct slice params, const char *name, struct slice *val)
 {
-	const char *p = params.p, *end = params.p + params.n;
+	const char *p, *end;
 	size_t nl = strlen(name);
 
+	/* An absent list is SLICE_NULL, and NULL + 0 is undefined in C. */
+	if (params.n == 0)
+		return ENOENT;
+	p = params.p;
+	end = p + params.n;
 	while (p < end) {
 		const char *ns, *ne, *vs = NULL, *ve = NULL;
 		p = lex_skip_lws(p, end);
@@ -357,7 +362,8 @@ sip_uri_eq(const struct sip_uri *a, const struct sip_uri *b)
 			return false;
 	}
 	/* Other parameters present in both must agree. */
-	const char *p = a->params.p, *end = a->params.p + a->params.n;
+	const char *p = a->params.p;
+	const char *end = a->params.n ? a->params.p + a->params.n : p;
 	while (p < end) {
 		const char *q = p + 1;
 		while (q < end && *q != ';')
@@ -366,12 +372,15 @@ sip_uri_eq(const struct sip_uri *a, const struct sip_uri *b)
 		ptrdiff_t eq = slice_chr(one, '=');
 		char name[64];
 		struct slice nm = eq < 0 ? one : slice_make(one.p, (size_t)eq);
-		struct slice va = eq < 0 ? slice_make(one.p + one.n, 0)
-					 : slice_make(one.p + eq + 1,
-					       one.n - (size_t)eq - 1);
-		struct slice vb;
+		struct slice va, vb;
 		slice_strlcpy(name, sizeof(name), nm);
+		/*
+		 * A name given twice compares by its first value on both
+		 * sides, as sip_param_get() reads it: a URI equals itself and
+		 * the comparison stays symmetric.
+		 */
 		if (nm.n < sizeof(name) &&
+		    sip_param_get(a->params, name, &va) == 0 &&
 		    sip_param_get(b->params, name, &vb) == 0 &&
 		    !esc_eq(va, vb, true))
 			return false;
