@@ -2,24 +2,20 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
-#include <openssl/ec.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "pki/cert.h"
 #include "sip/auth.h"
 #include "sip/dialog.h"
 #include "sip/enc.h"
 #include "sip/trans.h"
+#include "tls/ctx.h"
 
 #define MAX_DIALOGS 4096
 
@@ -36,6 +32,7 @@ struct ua {
 	unsigned calls_total, calls_started, calls_ok, calls_failed;
 	unsigned calls_active, parallel;
 	unsigned hold_ms;
+	unsigned linger_ms;
 	unsigned long invites, byes;
 };
 
@@ -319,9 +316,12 @@ call_end(struct call *c, bool ok)
 	sip_dialog_free(c->d);
 	free(c->invite);
 	free(c);
-	if (ua->calls_ok + ua->calls_failed == ua->calls_total)
-		event_base_loopbreak(ua->base);
-	else
+	if (ua->calls_ok + ua->calls_failed == ua->calls_total) {
+		/* Stay a while so the peer can close its calls on our flow. */
+		struct timeval tv = {.tv_sec = ua->linger_ms / 1000,
+		    .tv_usec = (suseconds_t)(ua->linger_ms % 1000) * 1000};
+		event_base_loopexit(ua->base, &tv);
+	} else
 		start_calls(ua);
 }
 
@@ -503,73 +503,14 @@ start_calls(struct ua *ua)
 
 /* ---- TLS set-up ---- */
 
-static int
-make_selfsigned(const char *certpath, const char *keypath)
-{
-	EVP_PKEY *pk = EVP_EC_gen("P-256");
-	X509 *x = X509_new();
-	X509_NAME *n;
-	FILE *f;
-	int ok = 0;
-
-	if (!pk || !x)
-		goto out;
-	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-	X509_gmtime_adj(X509_getm_notBefore(x), -60);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-	X509_set_pubkey(x, pk);
-	n = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
-	    (const unsigned char *)"testua.ngvoice.localhost", -1, -1, 0);
-	X509_set_issuer_name(x, n);
-	X509_EXTENSION *ext =
-	    X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name,
-	        "DNS:testua.ngvoice.localhost,DNS:127.0.0.1,IP:127.0.0.1");
-	if (ext) {
-		X509_add_ext(x, ext, -1);
-		X509_EXTENSION_free(ext);
-	}
-	if (!X509_sign(x, pk, EVP_sha256()))
-		goto out;
-	if ((f = fopen(certpath, "w")) == NULL)
-		goto out;
-	PEM_write_X509(f, x);
-	fclose(f);
-	if ((f = fopen(keypath, "w")) == NULL)
-		goto out;
-	fchmod(fileno(f), 0600);
-	PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL);
-	fclose(f);
-	ok = 1;
-out:
-	X509_free(x);
-	EVP_PKEY_free(pk);
-	return ok ? 0 : -1;
-}
-
 static SSL_CTX *
 tls_ctx(bool server, const char *cert, const char *key, const char *ca)
 {
-	SSL_CTX *ctx =
-	    SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
-	if (ctx == NULL)
-		return NULL;
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	if (cert &&
-	    (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1 ||
-	        SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)) {
-		log_openssl(LOG_ERR, "loading the TLS identity");
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	if (ca) {
-		SSL_CTX_load_verify_locations(ctx, ca, NULL);
-		SSL_CTX_set_verify(ctx,
-		    SSL_VERIFY_PEER |
-		        (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-		    NULL);
-	}
-	return ctx;
+	struct tls_opts o = {
+	    .cert = cert, .key = key, .ca_file = ca, .verify_peer = ca != NULL};
+	SSL_CTX *ctx;
+
+	return tls_ctx_new(&ctx, server, &o) == 0 ? ctx : NULL;
 }
 
 static void
@@ -596,6 +537,8 @@ usage(void)
 	       "udp|tcp]\n"
 	       "                               place calls (INVITE, ACK, "
 	       "BYE)\n"
+	       "  --linger MS                  after the calls, wait MS "
+	       "before exiting\n"
 	       "  --t1 MS                      SIP timer T1\n"
 	       "Prints 'READY udp=P tcp=P tls=P' once listening.\n");
 }
@@ -644,6 +587,7 @@ main(int argc, char **argv)
 	    {"hold", required_argument, NULL, 'H'},
 	    {"proto", required_argument, NULL, 'r'},
 	    {"t1", required_argument, NULL, 'T'},
+	    {"linger", required_argument, NULL, 'L'},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -699,6 +643,9 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'L':
+			ua.linger_ms = (unsigned)atoi(optarg);
+			break;
 		case 'T':
 			conf.timers.t1 = (unsigned)atoi(optarg);
 			break;
@@ -725,7 +672,10 @@ main(int argc, char **argv)
 	if (ssdir) {
 		snprintf(certbuf, sizeof(certbuf), "%s/cert.pem", ssdir);
 		snprintf(keybuf, sizeof(keybuf), "%s/key.pem", ssdir);
-		if (make_selfsigned(certbuf, keybuf) != 0) {
+		if (pki_selfsigned(PKI_KEY_EC_P256, "testua.ngvoice.localhost",
+		        "DNS:testua.ngvoice.localhost,DNS:127.0.0.1,"
+		        "IP:127.0.0.1",
+		        1, certbuf, keybuf) != 0) {
 			fprintf(
 			    stderr, "ngv-testua: cannot write %s\n", certbuf);
 			return 1;

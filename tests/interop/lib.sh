@@ -1,0 +1,55 @@
+# Shared helpers for interop tests: temp dirs, free ports, starting ngv-testua.
+set -euo pipefail
+
+TMP=$(mktemp -d /tmp/ngv-interop-XXXXXX)
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]:-}"; do
+		[ -n "$p" ] && kill "$p" 2>/dev/null || true
+	done
+	wait 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# A port on 127.0.0.1 that nothing listens on (TCP and UDP), from a range
+# away from the ephemeral one.
+free_port() {
+	local p i
+	for i in $(seq 1 50); do
+		p=$((20000 + RANDOM % 10000))
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null &&
+			! grep -qi ":$(printf '%04X' $p) " /proc/net/udp /proc/net/tcp; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Starts ngv-testua with the given arguments; sets UA_UDP, UA_TCP, UA_TLS.
+start_testua() {
+	"$TESTUA" "$@" >"$TMP/ua.out" 2>"$TMP/ua.err" &
+	PIDS+=($!)
+	local i
+	for i in $(seq 1 50); do
+		if grep -q '^READY' "$TMP/ua.out" 2>/dev/null; then
+			read -r _ u t s < <(grep '^READY' "$TMP/ua.out")
+			UA_UDP=${u#udp=}
+			UA_TCP=${t#tcp=}
+			UA_TLS=${s#tls=}
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "ngv-testua did not start:" >&2
+	cat "$TMP/ua.err" >&2
+	return 1
+}
+
+need_sipp() {
+	if ! command -v sipp >/dev/null; then
+		echo "sipp not installed (package sip-tester; scripts/deps.sh installs it)" >&2
+		exit 1
+	fi
+}
