@@ -207,11 +207,11 @@ sip_dialog_free(struct sip_dialog *d)
 }
 
 bool
-sip_dialog_match(const struct sip_dialog *d, const struct sip_msg *m, bool uas)
+sip_dialog_match(const struct sip_dialog *d, const struct sip_msg *m)
 {
-	/* For requests to the UAS side, our tag is in To; for responses, From. */
-	struct slice ours = (uas == m->req) ? m->to.tag : m->from.tag;
-	struct slice theirs = (uas == m->req) ? m->from.tag : m->to.tag;
+	/* A request to us carries our tag in To; a response to us, in From. */
+	struct slice ours = m->req ? m->to.tag : m->from.tag;
+	struct slice theirs = m->req ? m->from.tag : m->to.tag;
 
 	return slice_eq_cstr(m->callid, d->callid) &&
 	       slice_eq_cstr(ours, d->ltag) &&

@@ -69,8 +69,7 @@ int sip_dialog_uas(struct sip_dialog **dp, const struct sip_msg *req,
 void sip_dialog_free(struct sip_dialog *d);
 
 /* True when m (request or response) belongs to d: Call-ID and both tags. */
-bool sip_dialog_match(
-    const struct sip_dialog *d, const struct sip_msg *m, bool uas);
+bool sip_dialog_match(const struct sip_dialog *d, const struct sip_msg *m);
 
 /*
  * Checks and records the CSeq of an in-dialog request (RFC 3261 12.2.2):

@@ -56,10 +56,10 @@ dialog_slot(struct ua *ua)
 }
 
 static int
-dialog_find(struct ua *ua, const struct sip_msg *m, bool uas)
+dialog_find(struct ua *ua, const struct sip_msg *m)
 {
 	for (int i = 0; i < MAX_DIALOGS; i++) {
-		if (ua->dialogs[i] && sip_dialog_match(ua->dialogs[i], m, uas))
+		if (ua->dialogs[i] && sip_dialog_match(ua->dialogs[i], m))
 			return i;
 	}
 	return -1;
@@ -166,7 +166,7 @@ handle_invite(struct ua *ua, struct sip_strans *st, const struct sip_msg *m,
 
 	if (slice_isset(m->to.tag)) {
 		/* re-INVITE */
-		slot = dialog_find(ua, m, true);
+		slot = dialog_find(ua, m);
 		if (slot < 0) {
 			reply(st, 481, "", "");
 			return;
@@ -271,7 +271,7 @@ ua_req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
 	} else if (sip_method_eq(m->method, "INVITE")) {
 		handle_invite(ua, st, m, rx);
 	} else if (sip_method_eq(m->method, "BYE")) {
-		int slot = dialog_find(ua, m, true);
+		int slot = dialog_find(ua, m);
 		if (slot < 0) {
 			reply(st, 481, "", "");
 			return;
