@@ -999,10 +999,12 @@ sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, bool stream,
 		hp = he;
 	int hrc = split_headers(m, hp, he, lim, err);
 
-	/* Enough to answer with when the essentials were found. */
-	if (err && m->req && m->count[SIP_HDR_VIA] && m->count[SIP_HDR_FROM] &&
-	    m->count[SIP_HDR_TO] && m->count[SIP_HDR_CALL_ID] &&
-	    m->count[SIP_HDR_CSEQ])
+	/*
+	 * A client matches a response by its top Via and CSeq (RFC 3261
+	 * 17.1.3): with those, an answer is useful even when From, To or
+	 * Call-ID are missing (RFC 4475 3.3.1); it copies what is there.
+	 */
+	if (err && m->req && m->count[SIP_HDR_VIA] && m->count[SIP_HDR_CSEQ])
 		err->can_reply = true;
 	if (rc || hrc)
 		return EBADMSG;

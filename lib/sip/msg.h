@@ -163,7 +163,7 @@ struct sip_msg {
 struct sip_perr {
 	uint16_t status;
 	char reason[96];
-	bool can_reply; /* Via, From, To, Call-ID and CSeq are usable */
+	bool can_reply; /* a request with Via and CSeq: an answer can be made */
 };
 
 /*
