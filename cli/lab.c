@@ -24,11 +24,14 @@
 
 /* One side of the lab: a SIP stack with its identity. */
 struct side {
-	const char *name;
+	const char *name;   /* FQDN: CN of the RSA identity */
+	const char *rsa_id; /* the guide's names: CallManager, tomcat */
+	const char *ec_id;  /* CallManager-ECDSA, tomcat-ECDSA */
 	struct sip_stack *stack;
 	SSL_CTX *sctx, *cctx;
 	struct sa udp, tcp, tls;
-	char cert[512], key[512];
+	char rsa_cert[512], rsa_key[512], ec_cert[512], ec_key[512];
+	char trust[512]; /* the peer's two certificates */
 };
 
 struct lab {
@@ -204,21 +207,32 @@ probe(
 }
 
 static int
-side_up(struct lab *lab, struct side *sd, const char *dir,
-    const char *peer_cert, sip_req_h *reqh)
+ident(const char *dir, const char *id, enum pki_keytype kt, const char *cn,
+    const char *fqdn, char *cert, char *key)
+{
+	char san[256];
+
+	snprintf(cert, 512, "%s/%s.pem", dir, id);
+	snprintf(key, 512, "%s/%s.key", dir, id);
+	snprintf(san, sizeof(san), "DNS:%s", fqdn);
+	return pki_selfsigned(kt, cn, san, 365, cert, key);
+}
+
+static int
+side_up(struct lab *lab, struct side *sd, const char *dir, sip_req_h *reqh)
 {
 	struct sip_stack_conf conf;
 	struct sa any;
-	char san[256];
+	char eccn[128];
 	int err;
 
-	snprintf(sd->cert, sizeof(sd->cert), "%s/%s.pem", dir, sd->name);
-	snprintf(sd->key, sizeof(sd->key), "%s/%s.key", dir, sd->name);
-	snprintf(san, sizeof(san), "DNS:%s", sd->name);
-	if ((err = pki_selfsigned(
-	         PKI_KEY_EC_P256, sd->name, san, 365, sd->cert, sd->key)) != 0)
+	/* RSA: CN = FQDN; EC: its own CN, the FQDN in the SAN (guide 6.1/6.2) */
+	snprintf(eccn, sizeof(eccn), "%s-EC", sd->name);
+	if ((err = ident(dir, sd->rsa_id, PKI_KEY_RSA2048, sd->name, sd->name,
+	         sd->rsa_cert, sd->rsa_key)) ||
+	    (err = ident(dir, sd->ec_id, PKI_KEY_EC_P256, eccn, sd->name,
+	         sd->ec_cert, sd->ec_key)))
 		return err;
-	(void)peer_cert;
 	sip_stack_conf_default(&conf);
 	conf.user_agent = "ngvoice-lab";
 	if ((err = sip_stack_alloc(&sd->stack, lab->base, &conf, reqh, lab)))
@@ -232,19 +246,66 @@ side_up(struct lab *lab, struct side *sd, const char *dir,
 	return 0;
 }
 
+/* The peer's RSA and EC certificates in one PEM bundle: its trust store. */
+static int
+trust_bundle(struct side *sd, const struct side *peer, const char *dir)
+{
+	const char *files[2] = {peer->rsa_cert, peer->ec_cert};
+	FILE *out;
+	char buf[4096];
+	size_t n;
+
+	snprintf(
+	    sd->trust, sizeof(sd->trust), "%s/%s-trust.pem", dir, sd->rsa_id);
+	if ((out = fopen(sd->trust, "w")) == NULL)
+		return errno;
+	for (int i = 0; i < 2; i++) {
+		FILE *in = fopen(files[i], "r");
+		if (in == NULL) {
+			fclose(out);
+			return errno;
+		}
+		while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+			fwrite(buf, 1, n, out);
+		fclose(in);
+	}
+	return fclose(out) == 0 ? 0 : EIO;
+}
+
 /* Once both identities exist: mutual TLS, each trusting the other's. */
 static int
-side_tls(struct side *sd, const struct side *peer)
+client_ctx(struct side *sd, enum tls_ciphers ciphers, SSL_CTX **ctxp)
 {
-	struct tls_opts o = {.cert = sd->cert,
-	    .key = sd->key,
-	    .ca_file = peer->cert,
-	    .verify_peer = true};
+	struct tls_opts o;
+
+	tls_opts_default(&o);
+	o.cert = sd->rsa_cert;
+	o.key = sd->rsa_key;
+	o.cert2 = sd->ec_cert;
+	o.key2 = sd->ec_key;
+	o.ca_file = sd->trust;
+	o.ciphers = ciphers;
+	o.what = sd->name;
+	return tls_ctx_new(ctxp, false, &o);
+}
+
+/* Once both identities exist: mutual TLS, each trusting the other's. */
+static int
+side_tls(struct side *sd)
+{
+	struct tls_opts o;
 	struct sa any;
 	int err;
 
+	tls_opts_default(&o);
+	o.cert = sd->rsa_cert;
+	o.key = sd->rsa_key;
+	o.cert2 = sd->ec_cert;
+	o.key2 = sd->ec_key;
+	o.ca_file = sd->trust;
+	o.what = sd->name;
 	if ((err = tls_ctx_new(&sd->sctx, true, &o)) ||
-	    (err = tls_ctx_new(&sd->cctx, false, &o)))
+	    (err = client_ctx(sd, TLS_CIPHERS_DEFAULT_OPTION, &sd->cctx)))
 		return err;
 	sip_tp_set_client_tls(sip_stack_tp(sd->stack), sd->cctx);
 	sa_set_str(&any, "127.0.0.1", 0);
@@ -271,6 +332,7 @@ cli_lab(int argc, char **argv)
 {
 	static struct lab lab;
 	char dir[256] = "";
+	bool debug = false;
 	int opt;
 	static const struct option opts[] = {
 	    {"dir", required_argument, NULL, 'd'},
@@ -285,7 +347,7 @@ cli_lab(int argc, char **argv)
 			snprintf(dir, sizeof(dir), "%s", optarg);
 			break;
 		case 'D':
-			log_set_level(LOG_DEBUG);
+			debug = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -307,25 +369,37 @@ cli_lab(int argc, char **argv)
 		    strerror(errno));
 		return 1;
 	}
+	/* The steps speak for themselves; the log only for problems. */
+	log_set_level(debug ? LOG_DEBUG : LOG_WARN);
 	printf("ngvoice lab in %s\n", dir);
 	lab.base = event_base_new();
 	lab.cm.name = CM_NAME;
+	lab.cm.rsa_id = "CallManager";
+	lab.cm.ec_id = "CallManager-ECDSA";
 	lab.vm.name = VM_NAME;
-	if (sip_auth_server_alloc(&lab.auth, "ngvoice", 300) != 0 ||
-	    side_up(&lab, &lab.cm, dir, NULL, cm_req_h) != 0 ||
-	    side_up(&lab, &lab.vm, dir, NULL, vm_req_h) != 0) {
+	lab.vm.rsa_id = "tomcat";
+	lab.vm.ec_id = "tomcat-ECDSA";
+	if (sip_auth_server_alloc(&lab.auth, "ngvoice", 600) != 0 ||
+	    side_up(&lab, &lab.cm, dir, cm_req_h) != 0 ||
+	    side_up(&lab, &lab.vm, dir, vm_req_h) != 0) {
 		step(&lab, false, "start SIP stacks on 127.0.0.1");
 		return 1;
 	}
 	struct stat kst;
 	bool key0600 =
-	    stat(lab.cm.key, &kst) == 0 && (kst.st_mode & 0777) == 0600;
+	    stat(lab.cm.rsa_key, &kst) == 0 && (kst.st_mode & 0777) == 0600 &&
+	    stat(lab.vm.ec_key, &kst) == 0 && (kst.st_mode & 0777) == 0600;
 	step(&lab, key0600,
-	    "certificates: %s and %s EC P-256 identities, self-signed, "
+	    "certificates: CallManager (RSA 2048) and CallManager-ECDSA "
+	    "(P-256) for %s, tomcat and tomcat-ECDSA for %s, self-signed, "
 	    "keys mode 0600",
 	    CM_NAME, VM_NAME);
-	if (side_tls(&lab.cm, &lab.vm) != 0 ||
-	    side_tls(&lab.vm, &lab.cm) != 0) {
+	bool trusted = trust_bundle(&lab.cm, &lab.vm, dir) == 0 &&
+	               trust_bundle(&lab.vm, &lab.cm, dir) == 0;
+	step(&lab, trusted,
+	    "trust: tomcat and tomcat-ECDSA in callmanager-trust, CallManager "
+	    "and CallManager-ECDSA in the voicemail side's trust");
+	if (!trusted || side_tls(&lab.cm) != 0 || side_tls(&lab.vm) != 0) {
 		step(&lab, false, "TLS contexts with mutual verification");
 		return 1;
 	}
@@ -355,6 +429,43 @@ cli_lab(int argc, char **argv)
 		    lab.detail[0] ? ": " : "", lab.detail);
 	}
 
+	/*
+	 * Each TLS Ciphers option on the client side: the first suite of its
+	 * list wins (the client's order decides) and the server presents the
+	 * certificate of that suite's key type.
+	 */
+	for (int c = 0; c < TLS_CIPHERS__COUNT; c++) {
+		SSL_CTX *cctx;
+		if (lab.conn)
+			sip_conn_close(lab.conn);
+		lab.conn = NULL;
+		if (client_ctx(&lab.vm, (enum tls_ciphers)c, &cctx) != 0) {
+			step(&lab, false, "TLS client context for \"%s\"",
+			    tls_ciphers_label((enum tls_ciphers)c));
+			continue;
+		}
+		sip_tp_set_client_tls(sip_stack_tp(lab.vm.stack), cctx);
+		int perr = probe(&lab, "OPTIONS", SIP_PROTO_TLS, NULL);
+		SSL *ssl = lab.conn ? sip_conn_ssl(lab.conn) : NULL;
+		const char *got = ssl ? SSL_get_cipher_name(ssl) : "none";
+		char want[64];
+		snprintf(want, sizeof(want), "%s",
+		    tls_ciphers_openssl((enum tls_ciphers)c));
+		want[strcspn(want, ":")] = '\0';
+		X509 *pc = ssl ? SSL_get0_peer_certificate(ssl) : NULL;
+		EVP_PKEY *pk = pc ? X509_get0_pubkey(pc) : NULL;
+		bool ec = pk && EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC;
+		bool ok = perr == 0 && lab.status == 200 &&
+		          strcmp(got, want) == 0 &&
+		          ec == (strstr(want, "ECDSA") != NULL);
+		step(&lab, ok, "TLS Ciphers \"%s\": %s, server presented %s",
+		    tls_ciphers_label((enum tls_ciphers)c), got,
+		    pk ? (ec ? "CallManager-ECDSA" : "CallManager (RSA)")
+		       : "nothing");
+		SSL_CTX_free(lab.vm.cctx);
+		lab.vm.cctx = cctx;
+	}
+
 	/* Digest: challenge, then answer it over the same TLS connection. */
 	int err = probe(&lab, "REGISTER", SIP_PROTO_TLS, NULL);
 	bool chal = err == 0 && lab.status == 401 && lab.chal.digest;
@@ -377,7 +488,7 @@ cli_lab(int argc, char **argv)
 
 	struct sip_tp_stats st;
 	sip_tp_stats(sip_stack_tp(lab.vm.stack), &st);
-	step(&lab, st.conns == 2,
+	step(&lab, st.conns == 2 && st.tx_msgs == 11,
 	    "connections reused: %u open (one TCP, one TLS) after %lu "
 	    "requests",
 	    st.conns, st.tx_msgs);

@@ -1,60 +1,148 @@
-/* TLS context construction on OpenSSL 3. */
+/* TLS context construction on OpenSSL 3: NGE profiles, dual identities, key log. */
 #include "tls/ctx.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "core/log.h"
+
+/* One key log file for the process: a debugging aid, opened on demand. */
+static FILE *keylog_fp;
+static char keylog_path[512];
+
+static void
+keylog_cb(const SSL *ssl, const char *line)
+{
+	(void)ssl;
+	if (keylog_fp) {
+		fprintf(keylog_fp, "%s\n", line);
+		fflush(keylog_fp);
+	}
+}
+
+static int
+keylog_open(const char *path)
+{
+	if (keylog_fp && strcmp(path, keylog_path) == 0)
+		return 0;
+	FILE *f = fopen(path, "a");
+	if (f == NULL)
+		return errno;
+	if (keylog_fp)
+		fclose(keylog_fp);
+	keylog_fp = f;
+	snprintf(keylog_path, sizeof(keylog_path), "%s", path);
+	return 0;
+}
+
+void
+tls_opts_default(struct tls_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->ciphers = TLS_CIPHERS_DEFAULT_OPTION;
+	o->verify_peer = true;
+	o->what = "TLS";
+}
+
+static int
+load_identity(SSL_CTX *ctx, const char *cert, const char *key, const char *what,
+    int *type)
+{
+	char line[1200];
+	X509 *x;
+	EVP_PKEY *pk;
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		snprintf(line, sizeof(line), "%s: loading certificate %s", what,
+		    cert);
+		log_openssl(LOG_ERR, line);
+		return EPROTO;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(line, sizeof(line),
+		    "%s: loading private key %s (it must match %s)", what, key,
+		    cert);
+		log_openssl(LOG_ERR, line);
+		return EPROTO;
+	}
+	/* The certificate just loaded is the current one of its slot. */
+	x = SSL_CTX_get0_certificate(ctx);
+	pk = x ? X509_get0_pubkey(x) : NULL;
+	*type = pk ? EVP_PKEY_get_base_id(pk) : 0;
+	return 0;
+}
 
 int
 tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o)
 {
+	const char *what;
 	SSL_CTX *ctx;
-	char what[512];
+	char line[1200];
+	int t1 = 0, t2 = 0;
+	bool have_rsa, have_ec;
 
-	if (ctxp == NULL || o == NULL || (server && (!o->cert || !o->key)))
+	if (ctxp == NULL || o == NULL ||
+	    (unsigned)o->ciphers >= TLS_CIPHERS__COUNT ||
+	    (server && (!o->cert || !o->key)) || (!o->cert != !o->key) ||
+	    (!o->cert2 != !o->key2))
 		return EINVAL;
+	what = o->what ? o->what : "TLS";
 	ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 	if (ctx == NULL) {
 		log_openssl(LOG_ERR, "SSL_CTX_new");
 		return EPROTO;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_max_proto_version(
-	    ctx, o->allow_tls13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+	SSL_CTX_set_max_proto_version(ctx, o->allow_tls13 && !o->authenticated
+	                                       ? TLS1_3_VERSION
+	                                       : TLS1_2_VERSION);
 	SSL_CTX_set_options(
 	    ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+	/* The client's order decides (guide); the server only restricts. */
+	SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (SSL_CTX_set_cipher_list(
-	        ctx, o->ciphers ? o->ciphers : TLS_CIPHERS_DEFAULT) != 1 ||
-	    SSL_CTX_set1_groups_list(ctx, "P-256:P-384:P-521") != 1 ||
+	        ctx, o->authenticated ? TLS_CIPHERS_AUTHENTICATED
+	                              : tls_ciphers_openssl(o->ciphers)) != 1 ||
+	    SSL_CTX_set_ciphersuites(ctx, tls_ciphers_tls13(o->ciphers)) != 1 ||
+	    SSL_CTX_set1_groups_list(ctx, tls_ciphers_groups(o->ciphers)) !=
+	        1 ||
 	    SSL_CTX_set1_sigalgs_list(ctx,
 	        "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:"
 	        "RSA+SHA256:RSA+SHA384:RSA+SHA512:"
 	        "RSA-PSS+SHA256:RSA-PSS+SHA384:RSA-PSS+SHA512") != 1) {
-		log_openssl(LOG_ERR, "setting TLS suites");
+		snprintf(line, sizeof(line), "%s: setting TLS suites", what);
+		log_openssl(LOG_ERR, line);
 		goto fail;
 	}
-	if (o->cert) {
-		if (SSL_CTX_use_certificate_chain_file(ctx, o->cert) != 1) {
-			snprintf(what, sizeof(what), "loading certificate %s",
-			    o->cert);
-			log_openssl(LOG_ERR, what);
-			goto fail;
-		}
-		if (SSL_CTX_use_PrivateKey_file(
-		        ctx, o->key, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(ctx) != 1) {
-			snprintf(what, sizeof(what),
-			    "loading private key %s for %s", o->key, o->cert);
-			log_openssl(LOG_ERR, what);
-			goto fail;
-		}
+	if (o->cert && load_identity(ctx, o->cert, o->key, what, &t1) != 0)
+		goto fail;
+	if (o->cert2 && load_identity(ctx, o->cert2, o->key2, what, &t2) != 0)
+		goto fail;
+	have_rsa = t1 == EVP_PKEY_RSA || t2 == EVP_PKEY_RSA;
+	have_ec = t1 == EVP_PKEY_EC || t2 == EVP_PKEY_EC;
+	if (o->cert2 && t1 == t2) {
+		log_err("%s: %s and %s have the same key type; one RSA and one "
+		        "EC identity are expected",
+		    what, o->cert, o->cert2);
+		goto fail;
 	}
+	if (server && !o->authenticated && (!have_rsa || !have_ec))
+		log_info("%s: only an %s identity: with \"%s\" only its "
+		         "ECDHE-%s suites can be negotiated",
+		    what, have_ec ? "EC" : "RSA", tls_ciphers_label(o->ciphers),
+		    have_ec ? "ECDSA" : "RSA");
+	if (o->authenticated)
+		log_warn("%s: device security mode Authenticated: TLS with "
+		         "NULL-SHA, signalling is not encrypted and SRTP keys "
+		         "in SDP would travel in clear",
+		    what);
 	if (o->ca_file &&
 	    SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL) != 1) {
-		snprintf(
-		    what, sizeof(what), "loading trust store %s", o->ca_file);
-		log_openssl(LOG_ERR, what);
+		snprintf(line, sizeof(line), "%s: loading trust store %s", what,
+		    o->ca_file);
+		log_openssl(LOG_ERR, line);
 		goto fail;
 	}
 	if (o->verify_peer)
@@ -62,6 +150,18 @@ tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o)
 		    SSL_VERIFY_PEER |
 		        (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
 		    NULL);
+	if (o->keylog_file) {
+		int err = keylog_open(o->keylog_file);
+		if (err) {
+			log_err("%s: cannot open key log %s: %s", what,
+			    o->keylog_file, strerror(err));
+			goto fail;
+		}
+		SSL_CTX_set_keylog_callback(ctx, keylog_cb);
+		log_warn("%s: TLS session keys are written to %s: anyone who "
+		         "reads it can decrypt the signalling",
+		    what, o->keylog_file);
+	}
 	*ctxp = ctx;
 	return 0;
 fail:

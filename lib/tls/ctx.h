@@ -1,32 +1,39 @@
-/* TLS contexts for SIP: TLS 1.2 minimum, AES-GCM suites, peer verification. */
+/* TLS contexts for SIP: an NGE "TLS Ciphers" option, RSA and EC identities, peer verification. */
 #ifndef NGV_TLS_CTX_H
 #define NGV_TLS_CTX_H
 
 #include <openssl/ssl.h>
 #include <stdbool.h>
 
-/*
- * The suites of "All Ciphers RSA Preferred", the guide's default TLS Ciphers
- * option (protocol-notes 2.1). The NGE profiles of the TLS issue replace this.
- */
-#define TLS_CIPHERS_DEFAULT                                                    \
-	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-AES256-GCM-SHA384:"           \
-	"ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:"           \
-	"AES128-SHA"
+#include "tls/profile.h"
 
 struct tls_opts {
-	const char *cert;    /* PEM chain, may be NULL for a client */
-	const char *key;     /* PEM private key */
-	const char *ca_file; /* trust store (PEM bundle), NULL: trust nothing */
+	/*
+	 * Up to two identities of different key types (RSA and EC), e.g.
+	 * CallManager and CallManager-ECDSA. The certificate presented
+	 * follows the negotiated suite. Either may be NULL for a client.
+	 */
+	const char *cert, *key;
+	const char *cert2, *key2;
+	const char *ca_file; /* trust store (PEM bundle), NULL: none */
 	bool verify_peer;    /* require and verify the peer's certificate */
-	const char *ciphers; /* NULL: TLS_CIPHERS_DEFAULT */
-	bool allow_tls13;    /* off: TLS 1.2 exactly, as the guide's NGE */
+	enum tls_ciphers ciphers; /* see tls_opts_default() */
+	bool authenticated; /* device security mode Authenticated: NULL-SHA */
+	bool allow_tls13;   /* off: TLS 1.2 exactly, the guide's NGE */
+	const char *keylog_file; /* NSS key log for Wireshark, NULL: off */
+	const char *what;        /* for log lines: "call manager SIP" */
 };
+
+/* Fills the defaults: All Ciphers RSA Preferred, verify peers, TLS 1.2. */
+void tls_opts_default(struct tls_opts *o);
 
 /*
  * Makes a context. TLS 1.2 is the minimum; the client's suite order wins
- * (no server preference), as the guide describes. Returns 0 with *ctxp or
- * EINVAL / EPROTO (logged with the OpenSSL reason and the file involved).
+ * (no server preference), as the guide describes. Groups P-256/P-384/P-521,
+ * signatures with SHA-2 only. Logs at start which suites cannot be used for
+ * lack of an identity, and warns for Authenticated mode and key logging.
+ * Returns 0 with *ctxp, EINVAL (bad options) or EPROTO (an OpenSSL failure,
+ * logged with the reason and the file involved).
  */
 int tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o);
 

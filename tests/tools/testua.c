@@ -504,12 +504,13 @@ start_calls(struct ua *ua)
 /* ---- TLS set-up ---- */
 
 static SSL_CTX *
-tls_ctx(bool server, const char *cert, const char *key, const char *ca)
+tls_ctx(bool server, const struct tls_opts *base)
 {
-	struct tls_opts o = {
-	    .cert = cert, .key = key, .ca_file = ca, .verify_peer = ca != NULL};
+	struct tls_opts o = *base;
 	SSL_CTX *ctx;
 
+	o.verify_peer = o.ca_file != NULL;
+	o.what = server ? "testua TLS server" : "testua TLS client";
 	return tls_ctx_new(&ctx, server, &o) == 0 ? ctx : NULL;
 }
 
@@ -540,6 +541,12 @@ usage(void)
 	       "  --linger MS                  after the calls, wait MS "
 	       "before exiting\n"
 	       "  --t1 MS                      SIP timer T1\n"
+	       "  --tls-ciphers OPTION         a TLS Ciphers option (label or "
+	       "slug)\n"
+	       "  --cert2 F --key2 F           a second identity (the other "
+	       "key type)\n"
+	       "  --tls13                      allow TLS 1.3\n"
+	       "  --keylog F                   write NSS key log lines\n"
 	       "Prints 'READY udp=P tcp=P tls=P' once listening.\n");
 }
 
@@ -569,6 +576,7 @@ main(int argc, char **argv)
 	const char *key = NULL, *ca = NULL, *ssdir = NULL;
 	char certbuf[512], keybuf[512];
 	SSL_CTX *sctx = NULL, *cctx = NULL;
+	struct tls_opts topts;
 	struct sa a, bound;
 	unsigned ports[3] = {0, 0, 0};
 	int opt, rc = 0;
@@ -588,6 +596,11 @@ main(int argc, char **argv)
 	    {"proto", required_argument, NULL, 'r'},
 	    {"t1", required_argument, NULL, 'T'},
 	    {"linger", required_argument, NULL, 'L'},
+	    {"tls-ciphers", required_argument, NULL, 'X'},
+	    {"cert2", required_argument, NULL, '2'},
+	    {"key2", required_argument, NULL, '3'},
+	    {"tls13", no_argument, NULL, '4'},
+	    {"keylog", required_argument, NULL, '5'},
 	    {"debug", no_argument, NULL, 'd'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
@@ -595,6 +608,7 @@ main(int argc, char **argv)
 
 	sip_stack_conf_default(&conf);
 	conf.user_agent = "ngv-testua";
+	tls_opts_default(&topts);
 	ua.parallel = 1;
 	ua.hold_ms = 100;
 	ua.call_proto = SIP_PROTO_UDP;
@@ -643,6 +657,25 @@ main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'X':
+			if (tls_ciphers_parse(optarg, &topts.ciphers) != 0) {
+				fprintf(stderr, "unknown --tls-ciphers %s\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case '2':
+			topts.cert2 = optarg;
+			break;
+		case '3':
+			topts.key2 = optarg;
+			break;
+		case '4':
+			topts.allow_tls13 = true;
+			break;
+		case '5':
+			topts.keylog_file = optarg;
+			break;
 		case 'L':
 			ua.linger_ms = (unsigned)atoi(optarg);
 			break;
@@ -689,8 +722,11 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (cert) {
-		sctx = tls_ctx(true, cert, key, ca);
-		cctx = tls_ctx(false, cert, key, ca);
+		topts.cert = cert;
+		topts.key = key;
+		topts.ca_file = ca;
+		sctx = tls_ctx(true, &topts);
+		cctx = tls_ctx(false, &topts);
 		if (!sctx || !cctx)
 			return 1;
 		sip_tp_set_client_tls(sip_stack_tp(ua.stack), cctx);
