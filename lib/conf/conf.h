@@ -1,0 +1,103 @@
+/* The configuration reader: INI-style sections, typed fields bound by a schema, errors with file:line. */
+#ifndef NGV_CONF_CONF_H
+#define NGV_CONF_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * File syntax:
+ *   # comment              (also ';'), whole lines only
+ *   [section]              e.g. [enterprise]
+ *   [section "name"]       e.g. [sip-trunk "CUCv11"]
+ *   key = value            value to end of line, trimmed; or "quoted" with
+ *                          \" \\ escapes; keys are lower case with '_'
+ */
+
+/* An error: where and what, ready to print as "file:line: message". */
+struct conf_err {
+	char file[256];
+	unsigned line;
+	char msg[256];
+};
+
+/* Formats err as "file:line: message" into buf; returns buf. */
+const char *conf_err_str(const struct conf_err *err, char *buf, size_t sz);
+
+struct conf_item {
+	char *key;
+	char *val;
+	unsigned line;
+	bool used; /* set by binding; unused items are unknown options */
+};
+
+struct conf_section {
+	char *type;
+	char *name; /* NULL for [type] without a name */
+	unsigned line;
+	struct conf_item *items;
+	size_t nitems;
+};
+
+struct conf {
+	char *file;
+	struct conf_section *secs;
+	size_t nsecs;
+};
+
+/* Reads and parses a file. Returns 0, ENOENT/EACCES (open), EBADMSG (syntax) with err. */
+int conf_load(struct conf **cp, const char *path, struct conf_err *err);
+/* Parses text; name is used in errors. Same returns as conf_load. */
+int conf_parse(struct conf **cp, const char *name, const char *text, size_t len,
+    struct conf_err *err);
+void conf_free(struct conf *c);
+
+/* ---- typed binding ---- */
+
+enum conf_type {
+	CONF_STR,  /* char * (owned copy) */
+	CONF_BOOL, /* bool: yes/no, true/false, on/off, 1/0 */
+	CONF_UINT, /* unsigned, within [min, max] */
+	CONF_ENUM, /* int: index into names (case-insensitive) */
+	CONF_LIST, /* char ** NULL-terminated, from repeated keys or a
+		      comma-separated value */
+	CONF_PORT, /* uint16_t, 1-65535 */
+};
+
+struct conf_field {
+	const char *key;
+	enum conf_type type;
+	size_t offset;            /* in the bound struct */
+	unsigned min, max;        /* CONF_UINT */
+	const char *const *names; /* CONF_ENUM, NULL-terminated */
+	/*
+	 * Optional parser for values the types above cannot express (e.g.
+	 * a TLS Ciphers label): returns 0, or EINVAL and writes why.
+	 */
+	int (*parse)(const char *val, void *dst, char *why, size_t whysz);
+	const char *def; /* default as text, NULL: zero */
+	bool required;
+};
+
+/*
+ * Binds one section to a struct using fields: applies defaults, then the
+ * section's items. Unknown keys, bad values, duplicates of non-list keys and
+ * missing required keys are errors naming the line. Returns 0 or EINVAL.
+ */
+int conf_bind(const struct conf *c, const struct conf_section *s,
+    const struct conf_field *fields, size_t nfields, void *out,
+    struct conf_err *err);
+
+/* Frees what conf_bind allocated in out (strings and lists). */
+void conf_unbind(const struct conf_field *fields, size_t nfields, void *out);
+
+/* Sets err for a line of c (printf format). Returns EINVAL. */
+int conf_fail(struct conf_err *err, const struct conf *c, unsigned line,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Finds a section by type and name (name NULL for unnamed); NULL if none. */
+const struct conf_section *conf_find(
+    const struct conf *c, const char *type, const char *name);
+
+#endif
