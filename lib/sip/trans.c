@@ -13,7 +13,7 @@
 #include "sip/enc.h"
 
 #define TRANS_BUCKETS 4096
-#define KEY_MAX 512
+#define KEY_MAX       512
 
 /* Client transaction states (RFC 3261 figures 5 and 6, RFC 6026 figure 3). */
 enum cstate {
@@ -76,10 +76,10 @@ struct sip_strans {
 	char key[KEY_MAX];
 	bool invite;
 	enum sstate state;
-	struct sip_rx rx;    /* rx.conn referenced; peer_cert not kept */
-	char *req;
+	struct sip_rx rx; /* rx.conn referenced; peer_cert not kept */
+	char *req;        /* reparsed framed as it came (datagram/stream) */
 	size_t reqlen;
-	char *resp;          /* last response sent */
+	char *resp; /* last response sent */
 	size_t resplen;
 	uint16_t last_code;
 	sip_cancel_h *cancelh;
@@ -122,8 +122,8 @@ key_bucket(struct list *buckets, const char *key)
 static void
 timer_arm(struct event *ev, unsigned ms)
 {
-	struct timeval tv = {.tv_sec = ms / 1000,
-	    .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = {
+	    .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000};
 	evtimer_add(ev, &tv);
 }
 
@@ -165,26 +165,41 @@ ckey(char *key, struct slice branch, struct slice method)
 /*
  * Key of a server transaction (RFC 3261 17.2.3): branch, sent-by and method
  * (ACK counts as INVITE); without the magic cookie, the RFC 2543 identity.
+ * The transport and source address are part of it too: a retransmission
+ * comes from where the request came from, and two peers that happen to use
+ * the same branch and sent-by (RFC 4475 messages do) must not answer for
+ * each other's transactions, nor hijack them.
  */
 static void
-skey(char *key, const struct sip_msg *m, const char *method_override)
+skey(char *key, const struct sip_msg *m, const struct sip_rx *rx,
+    const char *method_override)
 {
-	struct slice method = method_override ? slice_cstr(method_override)
-					      : m->method;
+	struct slice method =
+	    method_override ? slice_cstr(method_override) : m->method;
+	char src[SA_FMT_MAX];
+
 	if (sip_method_eq(method, "ACK"))
 		method = SLICE_LIT("INVITE");
-	if (m->via.branch.n > 7 &&
-	    memcmp(m->via.branch.p, "z9hG4bK", 7) == 0) {
-		snprintf(key, KEY_MAX, "s|%.*s|%.*s|%.*s",
-		    (int)m->via.branch.n, m->via.branch.p,
-		    (int)m->via.sentby.n, m->via.sentby.p, (int)method.n,
-		    method.p);
-	} else {
-		snprintf(key, KEY_MAX, "s2543|%.*s|%u|%.*s|%.*s|%.*s|%.*s",
-		    (int)m->callid.n, m->callid.p, m->cseq.num,
-		    (int)m->from.tag.n, m->from.tag.p, (int)m->ruri_s.n,
-		    m->ruri_s.p, (int)m->via.raw.n, m->via.raw.p,
+	/*
+	 * UDP retransmissions leave from the same socket; over a stream an
+	 * ACK or CANCEL may come on a new connection from another port.
+	 */
+	if (sip_proto_stream(rx->proto))
+		sa_ntop(&rx->peer, src, sizeof(src));
+	else
+		sa_fmt(&rx->peer, src, sizeof(src));
+	if (m->via.branch.n > 7 && memcmp(m->via.branch.p, "z9hG4bK", 7) == 0) {
+		snprintf(key, KEY_MAX, "s|%s|%s|%.*s|%.*s|%.*s",
+		    sip_proto_name(rx->proto), src, (int)m->via.branch.n,
+		    m->via.branch.p, (int)m->via.sentby.n, m->via.sentby.p,
 		    (int)method.n, method.p);
+	} else {
+		snprintf(key, KEY_MAX,
+		    "s2543|%s|%s|%.*s|%u|%.*s|%.*s|%.*s|%.*s",
+		    sip_proto_name(rx->proto), src, (int)m->callid.n,
+		    m->callid.p, m->cseq.num, (int)m->from.tag.n, m->from.tag.p,
+		    (int)m->ruri_s.n, m->ruri_s.p, (int)m->via.raw.n,
+		    m->via.raw.p, (int)method.n, method.p);
 	}
 }
 
@@ -210,8 +225,8 @@ ctrans_find(struct sip_stack *s, const char *key)
 	struct list *head = key_bucket(s->cbuckets, key), *pos;
 
 	for (pos = head->next; pos != head; pos = pos->next) {
-		struct sip_ctrans *ct = container_of(pos, struct sip_ctrans,
-		    hle);
+		struct sip_ctrans *ct =
+		    container_of(pos, struct sip_ctrans, hle);
 		if (strcmp(ct->key, key) == 0)
 			return ct;
 	}
@@ -256,9 +271,10 @@ ctrans_retx_cb(evutil_socket_t fd, short what, void *arg)
 		ct->retx_ms *= 2;
 	} else if (ct->state == C_TRYING || ct->state == C_PROCEEDING) {
 		ctrans_send(ct, ct->req, ct->reqlen);
-		ct->retx_ms = ct->state == C_PROCEEDING
-		    ? t->t2
-		    : (ct->retx_ms * 2 < t->t2 ? ct->retx_ms * 2 : t->t2);
+		ct->retx_ms =
+		    ct->state == C_PROCEEDING
+		        ? t->t2
+		        : (ct->retx_ms * 2 < t->t2 ? ct->retx_ms * 2 : t->t2);
 	} else {
 		return;
 	}
@@ -308,7 +324,8 @@ build_from_invite(struct sip_stack *s, const char *req, size_t reqlen,
 	sip_enc_hdr_id(b, SIP_HDR_FROM, sip_msg_hdr(m, SIP_HDR_FROM)->val);
 	/* ACK takes the To of the response, which carries its tag. */
 	if (resp)
-		sip_enc_hdr_id(b, SIP_HDR_TO, sip_msg_hdr(resp, SIP_HDR_TO)->val);
+		sip_enc_hdr_id(
+		    b, SIP_HDR_TO, sip_msg_hdr(resp, SIP_HDR_TO)->val);
 	else
 		sip_enc_hdr_id(b, SIP_HDR_TO, sip_msg_hdr(m, SIP_HDR_TO)->val);
 	sip_enc_hdr_id(b, SIP_HDR_CALL_ID, m->callid);
@@ -328,8 +345,8 @@ ctrans_send_cancel(struct sip_ctrans *ct)
 
 	ct->cancel_sent = true;
 	buf_init(&b);
-	if (build_from_invite(ct->s, ct->req, ct->reqlen, "CANCEL", NULL,
-		&b) == 0)
+	if (build_from_invite(ct->s, ct->req, ct->reqlen, "CANCEL", NULL, &b) ==
+	    0)
 		sip_ctrans_request(&cc, ct->s, ct->proto, &ct->dst,
 		    ct->tls_name, ct->conn, b.p, b.len, cancel_resp_h, NULL);
 	buf_free(&b);
@@ -367,7 +384,8 @@ ctrans_on_response(struct sip_ctrans *ct, const struct sip_msg *m)
 			} else if (code < 300) {
 				ct->state = C_ACCEPTED;
 				evtimer_del(ct->tmr_retx);
-				timer_arm(ct->tmr_main, 64 * t->t1); /* Timer M */
+				timer_arm(
+				    ct->tmr_main, 64 * t->t1); /* Timer M */
 				ctrans_report(ct, 0, m);
 			} else {
 				struct buf b;
@@ -375,15 +393,19 @@ ctrans_on_response(struct sip_ctrans *ct, const struct sip_msg *m)
 				evtimer_del(ct->tmr_retx);
 				buf_init(&b);
 				if (build_from_invite(ct->s, ct->req,
-					ct->reqlen, "ACK", m, &b) == 0) {
+				        ct->reqlen, "ACK", m, &b) == 0) {
 					ctrans_send(ct, b.p, b.len);
-					ct->ack = b.p; /* keep for retransmissions */
+					ct->ack =
+					    b.p; /* keep for retransmissions */
 					ct->acklen = b.len;
 				} else {
 					buf_free(&b);
 				}
-				/* Timer D: 32 s over UDP, 0 over streams. */
-				timer_arm(ct->tmr_main, udp ? 32000 : 0);
+				/* Timer D: at least 32 s over UDP, 0 on streams. */
+				timer_arm(ct->tmr_main,
+				    udp ? (64 * t->t1 > 32000 ? 64 * t->t1
+				                              : 32000)
+				        : 0);
 				ctrans_report(ct, 0, m);
 				ct->resph = NULL;
 			}
@@ -534,8 +556,8 @@ strans_find(struct sip_stack *s, const char *key)
 	struct list *head = key_bucket(s->sbuckets, key), *pos;
 
 	for (pos = head->next; pos != head; pos = pos->next) {
-		struct sip_strans *st = container_of(pos, struct sip_strans,
-		    hle);
+		struct sip_strans *st =
+		    container_of(pos, struct sip_strans, hle);
 		if (strcmp(st->key, key) == 0)
 			return st;
 	}
@@ -552,16 +574,18 @@ send_response(struct sip_stack *s, const struct sip_rx *rx,
     const struct sip_msg *req, const void *p, size_t n)
 {
 	struct sa dst = rx->peer;
-	bool symmetric = s->conf.symmetric_responses || req->via.has_rport ||
-	    sip_proto_stream(rx->proto);
+	/*
+	 * A stream's source port is the peer's ephemeral one: once that
+	 * connection is gone, a new one goes to the port in the Via.
+	 */
+	bool symmetric = !sip_proto_stream(rx->proto) &&
+	                 (s->conf.symmetric_responses || req->via.has_rport);
 
 	if (!symmetric)
-		sa_set_port(&dst, req->via.port ? req->via.port
-						 : (rx->proto == SIP_PROTO_TLS
-							   ? 5061
-							   : 5060));
-	return sip_tp_send(s->tp, rx->proto, &dst, rx->conn, NULL, p, n,
-	    NULL);
+		sa_set_port(&dst,
+		    req->via.port ? req->via.port
+		                  : (rx->proto == SIP_PROTO_TLS ? 5061 : 5060));
+	return sip_tp_send(s->tp, rx->proto, &dst, rx->conn, NULL, p, n, NULL);
 }
 
 static int
@@ -572,8 +596,9 @@ strans_resend(struct sip_strans *st)
 
 	if (st->resp == NULL)
 		return 0;
-	if (sip_msg_parse(m, st->req, st->reqlen, true, &st->s->conf.tp.lim,
-		&perr) != 0)
+	if (sip_msg_parse(m, st->req, st->reqlen,
+	        sip_proto_stream(st->rx.proto), &st->s->conf.tp.lim,
+	        &perr) != 0)
 		return EINVAL;
 	return send_response(st->s, &st->rx, m, st->resp, st->resplen);
 }
@@ -607,8 +632,8 @@ strans_main_cb(evutil_socket_t fd, short what, void *arg)
 	else if (st->state == S_ACCEPTED && !list_linked(&st->ale))
 		; /* ACK came; Timer L ran out as it should */
 	else if (st->state == S_ACCEPTED)
-		log_info("sip: no ACK for 2xx (Timer L), Call-ID %s",
-		    st->callid);
+		log_info(
+		    "sip: no ACK for 2xx (Timer L), Call-ID %s", st->callid);
 	/* Timer H / I / J / L: the transaction ends. */
 	strans_destroy(st);
 }
@@ -627,7 +652,7 @@ sip_strans_alloc(struct sip_strans **stp, struct sip_stack *s,
 	if (st == NULL)
 		return ENOMEM;
 	st->s = s;
-	skey(st->key, m, NULL);
+	skey(st->key, m, rx, NULL);
 	st->invite = sip_method_eq(m->method, "INVITE");
 	st->state = st->invite ? S_PROCEEDING : S_TRYING;
 	st->rx = *rx;
@@ -658,10 +683,11 @@ sip_strans_alloc(struct sip_strans **stp, struct sip_stack *s,
 		char mem[2048];
 		struct buf b;
 		buf_init_fixed(&b, mem, sizeof(mem));
-		if (sip_msg_parse(sm, st->req, st->reqlen, true,
-			&s->conf.tp.lim, &perr) == 0 &&
+		if (sip_msg_parse(sm, st->req, st->reqlen,
+		        sip_proto_stream(st->rx.proto), &s->conf.tp.lim,
+		        &perr) == 0 &&
 		    sip_enc_reply(&b, sm, 100, NULL, SLICE_NULL, SLICE_NULL,
-			SLICE_NULL, SLICE_NULL) == 0)
+		        SLICE_NULL, SLICE_NULL) == 0)
 			sip_strans_reply_raw(st, 100, b.p, b.len);
 	}
 	*stp = st;
@@ -669,8 +695,8 @@ sip_strans_alloc(struct sip_strans **stp, struct sip_stack *s,
 }
 
 int
-sip_strans_reply_raw(struct sip_strans *st, uint16_t code, const void *resp,
-    size_t len)
+sip_strans_reply_raw(
+    struct sip_strans *st, uint16_t code, const void *resp, size_t len)
 {
 	const struct sip_timers *t = &st->s->conf.timers;
 	bool udp = st->rx.proto == SIP_PROTO_UDP;
@@ -728,8 +754,9 @@ sip_strans_reply(struct sip_strans *st, uint16_t code, const char *reason,
 
 	if (st->state != S_TRYING && st->state != S_PROCEEDING)
 		return EPROTO;
-	if (sip_msg_parse(m, st->req, st->reqlen, true, &st->s->conf.tp.lim,
-		&perr) != 0)
+	if (sip_msg_parse(m, st->req, st->reqlen,
+	        sip_proto_stream(st->rx.proto), &st->s->conf.tp.lim,
+	        &perr) != 0)
 		return EINVAL;
 	buf_init(&b);
 	if (st->s->conf.user_agent) {
@@ -740,12 +767,12 @@ sip_strans_reply(struct sip_strans *st, uint16_t code, const char *reason,
 		buf_append_str(&x, st->s->conf.user_agent);
 		BUF_LIT(&x, "\r\n");
 		buf_append_slice(&x, extra);
-		err = sip_enc_reply(&b, m, code, reason, to_tag, buf_slice(&x),
-		    ctype, body);
+		err = sip_enc_reply(
+		    &b, m, code, reason, to_tag, buf_slice(&x), ctype, body);
 		buf_free(&x);
 	} else {
-		err = sip_enc_reply(&b, m, code, reason, to_tag, extra, ctype,
-		    body);
+		err = sip_enc_reply(
+		    &b, m, code, reason, to_tag, extra, ctype, body);
 	}
 	if (err == 0)
 		err = sip_strans_reply_raw(st, code, b.p, b.len);
@@ -759,8 +786,9 @@ sip_strans_request(const struct sip_strans *st)
 	struct sip_msg *m = &st->s->scratch;
 	struct sip_perr perr;
 
-	if (sip_msg_parse(m, st->req, st->reqlen, true, &st->s->conf.tp.lim,
-		&perr) != 0)
+	if (sip_msg_parse(m, st->req, st->reqlen,
+	        sip_proto_stream(st->rx.proto), &st->s->conf.tp.lim,
+	        &perr) != 0)
 		return NULL;
 	return m;
 }
@@ -780,8 +808,8 @@ sip_stack_reply(struct sip_stack *s, const struct sip_msg *m,
 	int err;
 
 	buf_init(&b);
-	err = sip_enc_reply(&b, m, code, reason, to_tag, extra, SLICE_NULL,
-	    SLICE_NULL);
+	err = sip_enc_reply(
+	    &b, m, code, reason, to_tag, extra, SLICE_NULL, SLICE_NULL);
 	if (err == 0)
 		err = send_response(s, rx, m, b.p, b.len);
 	buf_free(&b);
@@ -797,15 +825,14 @@ on_ack(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx)
 	struct sip_strans *st;
 	struct list *pos;
 
-	skey(key, m, NULL);
+	skey(key, m, rx, NULL);
 	st = strans_find(s, key);
 	if (st && st->state == S_COMPLETED && st->invite) {
 		/* ACK for our non-2xx: Confirmed, Timer I (T4 / 0). */
 		st->state = S_CONFIRMED;
 		evtimer_del(st->tmr_retx);
-		timer_arm(st->tmr_main, st->rx.proto == SIP_PROTO_UDP
-			? s->conf.timers.t4
-			: 0);
+		timer_arm(st->tmr_main,
+		    st->rx.proto == SIP_PROTO_UDP ? s->conf.timers.t4 : 0);
 		return;
 	}
 	if (st && st->state == S_CONFIRMED)
@@ -813,8 +840,8 @@ on_ack(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx)
 
 	/* An ACK for a 2xx has its own branch; match it by dialog. */
 	for (pos = s->accepted.next; pos != &s->accepted; pos = pos->next) {
-		struct sip_strans *a = container_of(pos, struct sip_strans,
-		    ale);
+		struct sip_strans *a =
+		    container_of(pos, struct sip_strans, ale);
 		if (a->cseq == m->cseq.num &&
 		    slice_eq_cstr(m->callid, a->callid) &&
 		    slice_eq_cstr(m->from.tag, a->ftag)) {
@@ -827,13 +854,12 @@ on_ack(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx)
 }
 
 static void
-on_cancel(struct sip_stack *s, const struct sip_msg *m,
-    const struct sip_rx *rx)
+on_cancel(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx)
 {
 	char key[KEY_MAX];
 	struct sip_strans *inv, *cst;
 
-	skey(key, m, "INVITE");
+	skey(key, m, rx, "INVITE");
 	inv = strans_find(s, key);
 	if (sip_strans_alloc(&cst, s, m, rx, NULL, NULL) != 0)
 		return;
@@ -863,7 +889,7 @@ stack_msg_h(const struct sip_msg *m, const struct sip_rx *rx, void *arg)
 			ctrans_on_response(ct, m);
 		else
 			log_debug("sip: stray %u response dropped (Call-ID "
-				  "%.*s)",
+			          "%.*s)",
 			    m->scode, (int)m->callid.n, m->callid.p);
 		return;
 	}
@@ -872,7 +898,7 @@ stack_msg_h(const struct sip_msg *m, const struct sip_rx *rx, void *arg)
 		return;
 	}
 	if (sip_method_eq(m->method, "CANCEL")) {
-		skey(key, m, NULL);
+		skey(key, m, rx, NULL);
 		struct sip_strans *st = strans_find(s, key);
 		if (st)
 			strans_resend(st);
@@ -880,7 +906,7 @@ stack_msg_h(const struct sip_msg *m, const struct sip_rx *rx, void *arg)
 			on_cancel(s, m, rx);
 		return;
 	}
-	skey(key, m, NULL);
+	skey(key, m, rx, NULL);
 	struct sip_strans *st = strans_find(s, key);
 	if (st) {
 		/* A retransmission: answer with the last response, if any. */

@@ -21,8 +21,8 @@
 #include "core/log.h"
 #include "sip/enc.h"
 
-#define UDP_BATCH 8
-#define UDP_BUFSZ 65536
+#define UDP_BATCH    8
+#define UDP_BUFSZ    65536
 #define CONN_BUCKETS 1024
 
 struct udp_sock {
@@ -42,18 +42,20 @@ struct listener {
 
 struct sip_conn {
 	struct sip_tp *tp;
-	struct list le;     /* in tp->conns */
-	struct list hle;    /* in its hash bucket */
+	struct list le;  /* in tp->conns */
+	struct list hle; /* in its hash bucket */
 	enum sip_proto proto;
 	struct sa peer;
 	struct sa local;
 	struct bufferevent *bev;
-	X509 *peer_cert;    /* owned; set when the chain verified */
+	X509 *peer_cert; /* owned; set when the chain verified */
 	unsigned refs;
 	bool outgoing;
 	bool established;
 	bool closed;
 	bool close_after_flush;
+	char *tls_name; /* outgoing TLS: the server name it was verified
+			       for; NULL for incoming or unchecked */
 };
 
 struct sip_tp {
@@ -69,8 +71,8 @@ struct sip_tp {
 	struct list conns;
 	struct list buckets[CONN_BUCKETS];
 	struct sip_tp_stats st;
-	struct sip_msg msg;  /* parse scratch: callbacks are not reentrant */
-	char *udpbuf;        /* UDP_BATCH * UDP_BUFSZ */
+	struct sip_msg msg; /* parse scratch: callbacks are not reentrant */
+	char *udpbuf;       /* UDP_BATCH * UDP_BUFSZ */
 };
 
 const char *
@@ -118,6 +120,7 @@ static void
 conn_destroy(struct sip_conn *c)
 {
 	X509_free(c->peer_cert);
+	free(c->tls_name);
 	free(c);
 }
 
@@ -192,15 +195,26 @@ bucket(struct sip_tp *tp, const struct sa *a)
 	return &tp->buckets[sa_hash(a) % CONN_BUCKETS];
 }
 
+/*
+ * An open connection to peer. When a TLS server name is asked for, only a
+ * connection whose certificate was checked for that name will do: reusing
+ * one verified for another name (or none) would skip the check.
+ */
 static struct sip_conn *
-conn_find(struct sip_tp *tp, enum sip_proto proto, const struct sa *peer)
+conn_find(struct sip_tp *tp, enum sip_proto proto, const struct sa *peer,
+    const char *tls_name)
 {
 	struct list *head = bucket(tp, peer), *pos;
+	bool want_name = proto == SIP_PROTO_TLS && tls_name && *tls_name;
 
 	for (pos = head->next; pos != head; pos = pos->next) {
 		struct sip_conn *c = container_of(pos, struct sip_conn, hle);
-		if (c->proto == proto && !c->closed && sa_eq(&c->peer, peer))
-			return c;
+		if (c->proto != proto || c->closed || !sa_eq(&c->peer, peer))
+			continue;
+		if (want_name &&
+		    (c->tls_name == NULL || strcasecmp(c->tls_name, tls_name)))
+			continue;
+		return c;
 	}
 	return NULL;
 }
@@ -287,8 +301,8 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		conn_log(c, LOG_INFO, c->established ? "idle, closed"
-						      : "handshake timed out");
+		conn_log(c, LOG_INFO,
+		    c->established ? "idle, closed" : "handshake timed out");
 	} else if (what & BEV_EVENT_ERROR) {
 		char why[256];
 		unsigned long e = bufferevent_get_openssl_error(bev);
@@ -299,10 +313,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 			    strerror(EVUTIL_SOCKET_ERROR()));
 		char line[320];
 		snprintf(line, sizeof(line), "%s: %s",
-		    c->established ? "connection error"
-				   : (c->proto == SIP_PROTO_TLS
-					     ? "TLS handshake failed"
-					     : "connect failed"),
+		    c->established
+		        ? "connection error"
+		        : (c->proto == SIP_PROTO_TLS ? "TLS handshake failed"
+		                                     : "connect failed"),
 		    why);
 		conn_log(c, LOG_WARN, line);
 	} else if (what & BEV_EVENT_EOF) {
@@ -330,8 +344,9 @@ conn_write(struct sip_conn *c, const void *data, size_t len)
 		return ECONNRESET;
 	out = bufferevent_get_output(c->bev);
 	if (evbuffer_get_length(out) + len > c->tp->conf.max_conn_buf) {
-		conn_log(c, LOG_WARN, "peer does not read, output limit "
-				      "reached; closed");
+		conn_log(c, LOG_WARN,
+		    "peer does not read, output limit "
+		    "reached; closed");
 		sip_conn_close(c);
 		return ENOBUFS;
 	}
@@ -360,18 +375,18 @@ reply_error(struct sip_tp *tp, const struct sip_msg *m,
 	buf_init_fixed(&b, mem, sizeof(mem));
 	const char *extra = err->status == 505 ? "" : "";
 	if (sip_enc_reply(&b, m, err->status, err->reason, SLICE_NULL,
-		slice_cstr(extra), SLICE_NULL, SLICE_NULL) != 0)
+	        slice_cstr(extra), SLICE_NULL, SLICE_NULL) != 0)
 		return;
 	if (rx->conn)
 		conn_write(rx->conn, b.p, b.len);
 	else
-		sip_tp_send(tp, SIP_PROTO_UDP, &rx->peer, NULL, NULL, b.p,
-		    b.len, NULL);
+		sip_tp_send(
+		    tp, SIP_PROTO_UDP, &rx->peer, NULL, NULL, b.p, b.len, NULL);
 }
 
 static void
-deliver(struct sip_tp *tp, const char *p, size_t n, bool stream,
-    struct sip_rx *rx)
+deliver(
+    struct sip_tp *tp, const char *p, size_t n, bool stream, struct sip_rx *rx)
 {
 	struct sip_perr err;
 
@@ -415,8 +430,8 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 		}
 		data = (const char *)evbuffer_pullup(in, (ssize_t)len);
 		memset(&err, 0, sizeof(err));
-		rc = sip_msg_frame(data, len, &tp->conf.lim, &skip, &msglen,
-		    &err);
+		rc = sip_msg_frame(
+		    data, len, &tp->conf.lim, &skip, &msglen, &err);
 		if (skip >= 4 || (skip >= 2 && skip == len && len >= 4)) {
 			/* RFC 5626 3.5.1: answer a CRLFCRLF ping with CRLF. */
 			tp->st.keepalives++;
@@ -435,20 +450,20 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			size_t n = len - skip;
 			struct sip_perr perr;
 			if (sip_msg_parse(&tp->msg, data + skip, n, false,
-				&tp->conf.lim, &perr) != 0 &&
+			        &tp->conf.lim, &perr) != 0 &&
 			    perr.can_reply) {
 				reply_error(tp, &tp->msg, &perr, &rx);
 			} else if (err.status && tp->msg.req) {
 				perr = err;
-				perr.can_reply = sip_msg_hdr(&tp->msg,
-						     SIP_HDR_VIA) != NULL;
+				perr.can_reply =
+				    sip_msg_hdr(&tp->msg, SIP_HDR_VIA) != NULL;
 				reply_error(tp, &tp->msg, &perr, &rx);
 			} else {
 				tp->st.rx_bad++;
 			}
-			conn_log(c, LOG_INFO, err.reason[0]
-				    ? err.reason
-				    : "stream framing lost; closed");
+			conn_log(c, LOG_INFO,
+			    err.reason[0] ? err.reason
+			                  : "stream framing lost; closed");
 			c->close_after_flush = true;
 			evbuffer_drain(in, len);
 			if (evbuffer_get_length(bufferevent_get_output(bev)) ==
@@ -496,8 +511,8 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa,
 		bev = bufferevent_openssl_socket_new(tp->base, fd, ssl,
 		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 	} else {
-		bev = bufferevent_socket_new(tp->base, fd,
-		    BEV_OPT_CLOSE_ON_FREE);
+		bev =
+		    bufferevent_socket_new(tp->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	}
 	if (bev == NULL) {
 		evutil_closesocket(fd);
@@ -630,13 +645,13 @@ sip_tp_listen(struct sip_tp *tp, enum sip_proto proto, const struct sa *laddr,
 
 		if (tp->nudp >= sizeof(tp->udp) / sizeof(tp->udp[0]))
 			return ENOBUFS;
-		fd = socket(sa_family(laddr), SOCK_DGRAM | SOCK_NONBLOCK |
-			SOCK_CLOEXEC, 0);
+		fd = socket(sa_family(laddr),
+		    SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return errno;
 		if (sa_family(laddr) == AF_INET6)
-			setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
-			    sizeof(one));
+			setsockopt(
+			    fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 		if (bind(fd, &laddr->u.sa, laddr->len) != 0) {
 			err = errno;
 			close(fd);
@@ -646,8 +661,8 @@ sip_tp_listen(struct sip_tp *tp, enum sip_proto proto, const struct sa *laddr,
 		u->tp = tp;
 		u->fd = fd;
 		sock_name(fd, &u->laddr);
-		u->ev = event_new(tp->base, fd, EV_READ | EV_PERSIST,
-		    udp_read_cb, u);
+		u->ev = event_new(
+		    tp->base, fd, EV_READ | EV_PERSIST, udp_read_cb, u);
 		if (u->ev == NULL || event_add(u->ev, NULL) != 0) {
 			if (u->ev)
 				event_free(u->ev);
@@ -687,8 +702,8 @@ sip_tp_set_client_tls(struct sip_tp *tp, SSL_CTX *ctx)
 }
 
 int
-sip_tp_laddr(struct sip_tp *tp, enum sip_proto proto, int family,
-    struct sa *out)
+sip_tp_laddr(
+    struct sip_tp *tp, enum sip_proto proto, int family, struct sa *out)
 {
 	if (proto == SIP_PROTO_UDP) {
 		for (unsigned i = 0; i < tp->nudp; i++) {
@@ -738,8 +753,8 @@ conn_connect(struct sip_tp *tp, enum sip_proto proto, const struct sa *dst,
 		bev = bufferevent_openssl_socket_new(tp->base, -1, ssl,
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
 	} else {
-		bev = bufferevent_socket_new(tp->base, -1,
-		    BEV_OPT_CLOSE_ON_FREE);
+		bev =
+		    bufferevent_socket_new(tp->base, -1, BEV_OPT_CLOSE_ON_FREE);
 	}
 	if (bev == NULL) {
 		*errp = ENOMEM;
@@ -748,6 +763,12 @@ conn_connect(struct sip_tp *tp, enum sip_proto proto, const struct sa *dst,
 	c = conn_new(tp, proto, dst, bev, true);
 	if (c == NULL) {
 		bufferevent_free(bev);
+		*errp = ENOMEM;
+		return NULL;
+	}
+	if (proto == SIP_PROTO_TLS && tls_name && *tls_name &&
+	    (c->tls_name = strdup(tls_name)) == NULL) {
+		sip_conn_close(c);
 		*errp = ENOMEM;
 		return NULL;
 	}
@@ -780,7 +801,7 @@ sip_tp_send(struct sip_tp *tp, enum sip_proto proto, const struct sa *dst,
 			if (sa_family(&tp->udp[i].laddr) != sa_family(dst))
 				continue;
 			if (sendto(tp->udp[i].fd, data, len, 0, &dst->u.sa,
-				dst->len) < 0)
+			        dst->len) < 0)
 				return errno;
 			tp->st.tx_msgs++;
 			if (connp)
@@ -794,7 +815,7 @@ sip_tp_send(struct sip_tp *tp, enum sip_proto proto, const struct sa *dst,
 	if (conn && sip_conn_open(conn) && !conn->close_after_flush)
 		c = conn;
 	else if (dst)
-		c = conn_find(tp, proto, dst);
+		c = conn_find(tp, proto, dst, tls_name);
 	if (c == NULL) {
 		if (dst == NULL)
 			return ECONNRESET;
