@@ -67,6 +67,7 @@ struct sip_ctrans {
 	unsigned retx_ms;
 	bool cancel_wanted;
 	bool cancel_sent;
+	int failed; /* transport error to report (stack_conn_close_h) */
 };
 
 struct sip_strans {
@@ -916,6 +917,42 @@ stack_msg_h(const struct sip_msg *m, const struct sip_rx *rx, void *arg)
 	s->reqh(s, m, rx, s->arg);
 }
 
+/*
+ * A connection failed (RFC 3261 17.1.4): the client transactions waiting on
+ * it learn at once instead of at Timer B/F. They are all marked first and
+ * reported after, since a callback may start new transactions; each one is
+ * freed from its own zero timer.
+ */
+static void
+stack_conn_close_h(struct sip_conn *c, int err, void *arg)
+{
+	struct sip_stack *s = arg;
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < TRANS_BUCKETS; i++) {
+			struct list *head = &s->cbuckets[i], *pos;
+			for (pos = head->next; pos != head; pos = pos->next) {
+				struct sip_ctrans *ct =
+				    container_of(pos, struct sip_ctrans, hle);
+				if (pass == 0 && ct->conn == c &&
+				    (ct->state == C_CALLING ||
+				        ct->state == C_TRYING ||
+				        ct->state == C_PROCEEDING)) {
+					evtimer_del(ct->tmr_retx);
+					ct->state = C_COMPLETED;
+					ct->failed = err;
+					timer_arm(ct->tmr_main, 0);
+				} else if (pass == 1 && ct->failed) {
+					int e = ct->failed;
+					ct->failed = 0;
+					ctrans_report(ct, e, NULL);
+					ct->resph = NULL;
+				}
+			}
+		}
+	}
+}
+
 int
 sip_stack_alloc(struct sip_stack **sp, struct event_base *base,
     const struct sip_stack_conf *conf, sip_req_h *reqh, void *arg)
@@ -945,6 +982,7 @@ sip_stack_alloc(struct sip_stack **sp, struct event_base *base,
 		free(s);
 		return err;
 	}
+	sip_tp_set_close_h(s->tp, stack_conn_close_h, s);
 	*sp = s;
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "core/list.h"
 #include "core/log.h"
 #include "sip/enc.h"
+#include "tls/diag.h"
 
 #define UDP_BATCH    8
 #define UDP_BUFSZ    65536
@@ -68,6 +69,8 @@ struct sip_tp {
 	struct listener lis[8];
 	unsigned nlis;
 	SSL_CTX *client_ctx; /* borrowed */
+	sip_tp_close_h *closeh;
+	void *closearg;
 	struct list conns;
 	struct list buckets[CONN_BUCKETS];
 	struct sip_tp_stats st;
@@ -219,6 +222,19 @@ conn_find(struct sip_tp *tp, enum sip_proto proto, const struct sa *peer,
 	return NULL;
 }
 
+/* Closes a connection that failed, telling the layer above first. */
+static void
+conn_fail(struct sip_conn *c, int err)
+{
+	struct sip_tp *tp = c->tp;
+
+	sip_conn_ref(c);
+	sip_conn_close(c);
+	if (err && tp->closeh)
+		tp->closeh(c, err, tp->closearg);
+	sip_conn_unref(c);
+}
+
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
 static void conn_event_cb(struct bufferevent *bev, short what, void *arg);
@@ -300,18 +316,22 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_set_timeout(c, c->tp->conf.idle_timeout_s);
 		return;
 	}
+	int err = 0;
 	if (what & BEV_EVENT_TIMEOUT) {
 		conn_log(c, LOG_INFO,
 		    c->established ? "idle, closed" : "handshake timed out");
+		err = ETIMEDOUT;
 	} else if (what & BEV_EVENT_ERROR) {
-		char why[256];
+		char why[1024], line[1100];
 		unsigned long e = bufferevent_get_openssl_error(bev);
-		if (e)
+		int serr = EVUTIL_SOCKET_ERROR();
+		if (c->proto == SIP_PROTO_TLS && !c->established)
+			tls_handshake_why(bufferevent_openssl_get_ssl(bev), e,
+			    why, sizeof(why));
+		else if (e)
 			ERR_error_string_n(e, why, sizeof(why));
 		else
-			snprintf(why, sizeof(why), "%s",
-			    strerror(EVUTIL_SOCKET_ERROR()));
-		char line[320];
+			snprintf(why, sizeof(why), "%s", strerror(serr));
 		snprintf(line, sizeof(line), "%s: %s",
 		    c->established
 		        ? "connection error"
@@ -319,10 +339,14 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		                                     : "connect failed"),
 		    why);
 		conn_log(c, LOG_WARN, line);
+		err = c->established                     ? ECONNRESET
+		      : (c->proto == SIP_PROTO_TLS && e) ? EPROTO
+		                                         : ECONNREFUSED;
 	} else if (what & BEV_EVENT_EOF) {
 		conn_log(c, LOG_DEBUG, "closed by peer");
+		err = ECONNRESET;
 	}
-	sip_conn_close(c);
+	conn_fail(c, err);
 }
 
 static void
@@ -693,6 +717,13 @@ sip_tp_listen(struct sip_tp *tp, enum sip_proto proto, const struct sa *laddr,
 	if (bound)
 		*bound = l->laddr;
 	return 0;
+}
+
+void
+sip_tp_set_close_h(struct sip_tp *tp, sip_tp_close_h *h, void *arg)
+{
+	tp->closeh = h;
+	tp->closearg = arg;
 }
 
 void

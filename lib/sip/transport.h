@@ -27,10 +27,10 @@ sip_proto_stream(enum sip_proto p)
 
 struct sip_tp_conf {
 	struct sip_limits lim;
-	unsigned max_conns;        /* open TCP+TLS connections */
-	size_t max_conn_buf;       /* bytes queued per connection, each way */
-	unsigned idle_timeout_s;   /* close a stream idle this long */
-	unsigned tls_handshake_s;  /* a handshake must finish in this time */
+	unsigned max_conns;       /* open TCP+TLS connections */
+	size_t max_conn_buf;      /* bytes queued per connection, each way */
+	unsigned idle_timeout_s;  /* close a stream idle this long */
+	unsigned tls_handshake_s; /* a handshake must finish in this time */
 };
 
 /* Defaults, documented in docs/configuration.md ("Transports"). */
@@ -51,8 +51,8 @@ struct sip_rx {
  * buffer: copy what must outlive the call. Malformed requests never reach it:
  * the transport answers them (400 and friends) itself.
  */
-typedef void(sip_tp_msg_h)(const struct sip_msg *m, const struct sip_rx *rx,
-    void *arg);
+typedef void(sip_tp_msg_h)(
+    const struct sip_msg *m, const struct sip_rx *rx, void *arg);
 
 int sip_tp_alloc(struct sip_tp **tpp, struct event_base *base,
     const struct sip_tp_conf *conf, sip_tp_msg_h *msgh, void *arg);
@@ -67,12 +67,20 @@ void sip_tp_free(struct sip_tp *tp);
 int sip_tp_listen(struct sip_tp *tp, enum sip_proto proto,
     const struct sa *laddr, SSL_CTX *ctx, struct sa *bound);
 
+/*
+ * Called when a connection fails (refused, handshake failed, reset, timed
+ * out) with the errno that says so, after it is closed and before its
+ * memory can go: the transaction layer ends what was waiting on it.
+ */
+typedef void(sip_tp_close_h)(struct sip_conn *c, int err, void *arg);
+void sip_tp_set_close_h(struct sip_tp *tp, sip_tp_close_h *h, void *arg);
+
 /* The context used to open outgoing TLS connections (borrowed). */
 void sip_tp_set_client_tls(struct sip_tp *tp, SSL_CTX *ctx);
 
 /* A local address of a listener for this protocol and family, for Via/Contact. */
-int sip_tp_laddr(struct sip_tp *tp, enum sip_proto proto, int family,
-    struct sa *out);
+int sip_tp_laddr(
+    struct sip_tp *tp, enum sip_proto proto, int family, struct sa *out);
 
 /*
  * Sends one message. UDP goes from the listener of the destination's family.
@@ -102,10 +110,10 @@ SSL *sip_conn_ssl(const struct sip_conn *c);
 struct sip_tp_stats {
 	unsigned conns;
 	unsigned long rx_msgs;
-	unsigned long rx_bad;      /* malformed, answered or dropped */
+	unsigned long rx_bad; /* malformed, answered or dropped */
 	unsigned long tx_msgs;
 	unsigned long conns_refused;
-	unsigned long keepalives;  /* CRLF pings answered */
+	unsigned long keepalives; /* CRLF pings answered */
 };
 void sip_tp_stats(const struct sip_tp *tp, struct sip_tp_stats *st);
 

@@ -1464,6 +1464,69 @@ test_ict_stream_reconnect(void **state)
 	assert_int_equal(srv.nack, 0);
 }
 
+/*
+ * A transport failure reaches the client transaction at once (RFC 3261
+ * 17.1.4), not at Timer B/F: a refused TCP connect, and a TLS handshake
+ * that fails because the server's certificate does not carry the name.
+ */
+static void
+test_transport_failure_reported(void **state)
+{
+	struct call c;
+	char branch[32];
+	struct buf b;
+	struct sa closed;
+	int fd;
+
+	(void)state;
+	/* a port nothing listens on: bind, read it back, close */
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	sa_set_str(&closed, "127.0.0.1", 0);
+	assert_int_equal(bind(fd, &closed.u.sa, closed.len), 0);
+	socklen_t len = sizeof(closed.u.ss);
+	getsockname(fd, &closed.u.sa, &len);
+	close(fd);
+
+	memset(&c, 0, sizeof(c));
+	c.proto = SIP_PROTO_TCP;
+	c.dst = closed;
+	snprintf(c.callid, sizeof(c.callid), "refused");
+	c.cseq = 1;
+	sip_branch_new(branch);
+	buf_init(&b);
+	mk_req(&b, "INVITE", SIP_PROTO_TCP, branch, c.callid, c.cseq);
+	c.t_start = now_ms();
+	assert_int_equal(sip_ctrans_request(&c.ct, cli, SIP_PROTO_TCP, &c.dst,
+	                     NULL, NULL, b.p, b.len, call_resp_h, &c),
+	    0);
+	buf_free(&b);
+	WAIT_FOR(c.done, 32 * T1);
+	assert_true(c.done);
+	assert_int_equal(c.err, ECONNREFUSED);
+	assert_true(c.t_done - c.t_start < 32 * T1);
+
+	memset(&c, 0, sizeof(c));
+	c.proto = SIP_PROTO_TLS;
+	c.dst = *dst_for(SIP_PROTO_TLS);
+	snprintf(c.callid, sizeof(c.callid), "wrong-name");
+	c.cseq = 1;
+	sip_branch_new(branch);
+	buf_init(&b);
+	mk_req(&b, "OPTIONS", SIP_PROTO_TLS, branch, c.callid, c.cseq);
+	c.t_start = now_ms();
+	assert_int_equal(
+	    sip_ctrans_request(&c.ct, cli, SIP_PROTO_TLS, &c.dst,
+	        "not-the-server.invalid", NULL, b.p, b.len, call_resp_h, &c),
+	    0);
+	buf_free(&b);
+	WAIT_FOR(c.done, 32 * T1);
+	assert_true(c.done);
+	assert_int_equal(c.err, EPROTO);
+	assert_int_equal(c.ncodes, 0);
+	WAIT_FOR(sip_stack_ntrans(cli) == 0, T4);
+	assert_int_equal(sip_stack_ntrans(cli), 0);
+}
+
 /* A datagram whose header section ends without the blank line is answered. */
 static void
 test_udp_no_blank_line(void **state)
@@ -1617,6 +1680,7 @@ main(void)
 	    T(test_abandon),
 	    T(test_many),
 	    T(test_ict_stream_reconnect),
+	    T(test_transport_failure_reported),
 	    T(test_udp_no_blank_line),
 	    T(test_rfc2543_cancel),
 	    T(test_response_routing),
