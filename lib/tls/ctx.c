@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "tls/diag.h"
 
 /* One key log file for the process: a debugging aid, opened on demand. */
 static FILE *keylog_fp;
@@ -145,11 +146,13 @@ tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o)
 		log_openssl(LOG_ERR, line);
 		goto fail;
 	}
-	if (o->verify_peer)
+	if (o->verify_peer) {
+		tls_diag_init();
 		SSL_CTX_set_verify(ctx,
 		    SSL_VERIFY_PEER |
 		        (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
-		    NULL);
+		    tls_verify_cb);
+	}
 	if (o->keylog_file) {
 		int err = keylog_open(o->keylog_file);
 		if (err) {

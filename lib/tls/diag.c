@@ -3,6 +3,7 @@
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,27 +20,75 @@ time_str(const ASN1_TIME *t, char *buf, size_t sz)
 		snprintf(buf, sz, "?");
 }
 
+static int rejected_idx = -1;
+
+static void
+rejected_free(
+    void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	X509_free(ptr);
+}
+
+int
+tls_verify_cb(int ok, X509_STORE_CTX *xs)
+{
+	SSL *ssl;
+
+	if (ok || rejected_idx < 0)
+		return ok;
+	ssl = X509_STORE_CTX_get_ex_data(
+	    xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	/* Keep the first certificate that failed, for the log line. */
+	if (ssl && SSL_get_ex_data(ssl, rejected_idx) == NULL) {
+		X509 *x = X509_STORE_CTX_get_current_cert(xs);
+		if (x && X509_up_ref(x))
+			SSL_set_ex_data(ssl, rejected_idx, x);
+	}
+	return ok;
+}
+
+void
+tls_diag_init(void)
+{
+	if (rejected_idx < 0)
+		rejected_idx =
+		    SSL_get_ex_new_index(0, NULL, NULL, NULL, rejected_free);
+}
+
 /* The peer's certificate, even when verification failed. */
 static X509 *
 peer_cert(SSL *ssl)
 {
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
-	X509 *x = SSL_get0_peer_certificate(ssl);
+	X509 *x = rejected_idx >= 0 ? SSL_get_ex_data(ssl, rejected_idx) : NULL;
 
+	if (x == NULL)
+		x = SSL_get0_peer_certificate(ssl);
 	if (x == NULL && chain && sk_X509_num(chain) > 0)
 		x = sk_X509_value(chain, 0);
 	return x;
 }
 
+/* Lists suites by name, leaving out TLS 1.3 ones when 1.3 is off. */
 static void
-cipher_list(STACK_OF(SSL_CIPHER) * sk, char *buf, size_t sz)
+cipher_list(SSL *ssl, const STACK_OF(SSL_CIPHER) * sk, char *buf, size_t sz)
 {
+	long maxv = ssl ? SSL_get_max_proto_version(ssl) : 0;
+	bool tls13 = ssl == NULL || maxv == 0 || maxv >= TLS1_3_VERSION;
 	size_t n = 0;
 
 	buf[0] = '\0';
 	for (int i = 0; sk && i < sk_SSL_CIPHER_num(sk) && n < sz; i++) {
-		int r = snprintf(buf + n, sz - n, "%s%s", i ? " " : "",
-		    SSL_CIPHER_get_name(sk_SSL_CIPHER_value(sk, i)));
+		const SSL_CIPHER *c = sk_SSL_CIPHER_value(sk, i);
+		if (!tls13 && strcmp(SSL_CIPHER_get_version(c), "TLSv1.3") == 0)
+			continue;
+		int r = snprintf(buf + n, sz - n, "%s%s", n ? " " : "",
+		    SSL_CIPHER_get_name(c));
 		if (r < 0)
 			break;
 		n += (size_t)r;
@@ -98,10 +147,10 @@ tls_handshake_why(SSL *ssl, unsigned long e, char *buf, size_t sz)
 	switch (reason) {
 	case SSL_R_NO_SHARED_CIPHER: {
 		char offered[600], ours[600];
-		cipher_list(ssl ? SSL_get_client_ciphers(ssl) : NULL, offered,
-		    sizeof(offered));
+		cipher_list(NULL, ssl ? SSL_get_client_ciphers(ssl) : NULL,
+		    offered, sizeof(offered));
 		cipher_list(
-		    ssl ? SSL_get_ciphers(ssl) : NULL, ours, sizeof(ours));
+		    ssl, ssl ? SSL_get_ciphers(ssl) : NULL, ours, sizeof(ours));
 		snprintf(buf, sz,
 		    "no TLS suite in common: peer offered %s; we accept %s",
 		    offered, ours);

@@ -13,4 +13,11 @@
  */
 const char *tls_handshake_why(SSL *ssl, unsigned long e, char *buf, size_t sz);
 
+/*
+ * The verify callback contexts use so that a rejected peer certificate can
+ * be named in the log; tls_diag_init() sets it up once (tls_ctx_new does).
+ */
+int tls_verify_cb(int ok, X509_STORE_CTX *xs);
+void tls_diag_init(void);
+
 #endif

@@ -27,14 +27,20 @@ free_port() {
 	return 1
 }
 
-# Starts ngv-testua with the given arguments; sets UA_UDP, UA_TCP, UA_TLS.
+# Starts ngv-testua with the given arguments; sets UA_UDP, UA_TCP, UA_TLS, and
+# UA_OUT / UA_ERR, its stdout and stderr files (new ones for every start).
+UA_SEQ=0
 start_testua() {
-	"$TESTUA" "$@" >"$TMP/ua.out" 2>"$TMP/ua.err" &
+	UA_SEQ=$((UA_SEQ + 1))
+	UA_OUT=$TMP/ua$UA_SEQ.out
+	UA_ERR=$TMP/ua$UA_SEQ.err
+	"$TESTUA" "$@" >"$UA_OUT" 2>"$UA_ERR" &
 	PIDS+=($!)
-	local i
+	local i line
 	for i in $(seq 1 50); do
-		if grep -q '^READY' "$TMP/ua.out" 2>/dev/null; then
-			read -r _ u t s < <(grep '^READY' "$TMP/ua.out")
+		line=$(grep '^READY' "$UA_OUT" 2>/dev/null || true)
+		if [ -n "$line" ]; then
+			read -r _ u t s <<<"$line"
 			UA_UDP=${u#udp=}
 			UA_TCP=${t#tcp=}
 			UA_TLS=${s#tls=}
@@ -43,7 +49,7 @@ start_testua() {
 		sleep 0.1
 	done
 	echo "ngv-testua did not start:" >&2
-	cat "$TMP/ua.err" >&2
+	cat "$UA_ERR" >&2
 	return 1
 }
 

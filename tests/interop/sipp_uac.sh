@@ -15,16 +15,16 @@ timeout 60 sipp -sn uac "127.0.0.1:$port" -i 127.0.0.1 -p "$lport" -t "$tflag" \
 	-trace_stat -stf "$TMP/stat.csv" >"$TMP/sipp.out" 2>&1 || {
 	echo "sipp uac failed" >&2
 	tail -40 "$TMP/sipp.out" >&2
-	cat "$TMP/ua.err" >&2
+	cat "$UA_ERR" >&2
 	exit 1
 }
 kill "${PIDS[0]}"
 wait "${PIDS[0]}" || true
 PIDS=()
 # The UA counts what it answered: every call must have reached it.
-grep -q "answered invites=$calls byes=$calls" "$TMP/ua.out" || {
+grep -q "answered invites=$calls byes=$calls" "$UA_OUT" || {
 	echo "ngv-testua did not see $calls calls:" >&2
-	cat "$TMP/ua.out" >&2
+	cat "$UA_OUT" >&2
 	exit 1
 }
 echo "sipp uac over $PROTO: $calls calls completed"
