@@ -8,6 +8,7 @@ struct cli_cmd {
 	int (*fn)(int argc, char **argv);
 };
 
+int cli_cert(int argc, char **argv);
 int cli_lab(int argc, char **argv);
 int cli_version(int argc, char **argv);
 
