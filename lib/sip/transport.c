@@ -726,6 +726,24 @@ sip_tp_set_close_h(struct sip_tp *tp, sip_tp_close_h *h, void *arg)
 	tp->closearg = arg;
 }
 
+unsigned
+sip_tp_replace_tls(struct sip_tp *tp, SSL_CTX *old_ctx, SSL_CTX *new_ctx)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < tp->nlis; i++) {
+		if (tp->lis[i].ctx == old_ctx) {
+			tp->lis[i].ctx = new_ctx;
+			n++;
+		}
+	}
+	if (tp->client_ctx == old_ctx) {
+		tp->client_ctx = new_ctx;
+		n++;
+	}
+	return n;
+}
+
 void
 sip_tp_set_client_tls(struct sip_tp *tp, SSL_CTX *ctx)
 {

@@ -78,6 +78,16 @@ void sip_tp_set_close_h(struct sip_tp *tp, sip_tp_close_h *h, void *arg);
 /* The context used to open outgoing TLS connections (borrowed). */
 void sip_tp_set_client_tls(struct sip_tp *tp, SSL_CTX *ctx);
 
+/*
+ * Reload (SIGHUP, `ngvoice reload`): listeners that use old_ctx, and the
+ * client side if it does, switch to new_ctx. New handshakes use the new
+ * certificates and trust; open connections keep the session they have.
+ * Both contexts are borrowed; old_ctx may be freed once this returns (each
+ * open session holds its own reference). Returns how many places switched.
+ */
+unsigned sip_tp_replace_tls(
+    struct sip_tp *tp, SSL_CTX *old_ctx, SSL_CTX *new_ctx);
+
 /* A local address of a listener for this protocol and family, for Via/Contact. */
 int sip_tp_laddr(
     struct sip_tp *tp, enum sip_proto proto, int family, struct sa *out);

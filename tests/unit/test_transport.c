@@ -552,6 +552,85 @@ test_tls(void **state)
 	SSL_CTX_free(cctx);
 }
 
+/*
+ * Reload: the server's certificate is replaced while a connection is open.
+ * A new handshake sees the new certificate; the open connection keeps
+ * working on its old session.
+ */
+static void
+test_tls_reload(void **state)
+{
+	struct testcert new_id;
+	SSL_CTX *sctx = testcert_ctx(true, &server_id, &ca);
+	SSL_CTX *cctx = testcert_ctx(false, &client_id, &ca);
+	SSL_CTX *sctx2;
+	struct peer a, a2, b;
+	struct sa bbound;
+	struct sip_conn *c1 = NULL, *c2 = NULL;
+	struct buf m;
+	char cn[128];
+
+	(void)state;
+	assert_int_equal(testcert_make(&new_id, SERVER_NAME, &ca), 0);
+	sctx2 = testcert_ctx(true, &new_id, &ca);
+	assert_non_null(sctx2);
+	peer_init(&a, NULL);
+	peer_init(&a2, NULL);
+	peer_init(&b, NULL);
+	b.autoreply = true;
+	sip_tp_set_client_tls(a.tp, cctx);
+	sip_tp_set_client_tls(a2.tp, cctx);
+	peer_listen(&b, SIP_PROTO_TLS, "127.0.0.1", sctx, &bbound);
+
+	buf_init(&m);
+	mk_req(&m, "OPTIONS", SIP_PROTO_TLS, NULL, "before", 1);
+	assert_int_equal(sip_tp_send(a.tp, SIP_PROTO_TLS, &bbound, NULL,
+	                     SERVER_NAME, m.p, m.len, &c1),
+	    0);
+	WAIT_FOR(a.nresp == 1, 5000);
+	assert_int_equal(a.nresp, 1);
+	X509 *old_cert = SSL_get0_peer_certificate(sip_conn_ssl(c1));
+	assert_int_equal(X509_cmp(old_cert, server_id.cert), 0);
+
+	/* reload: the old context goes away at once */
+	assert_int_equal(sip_tp_replace_tls(b.tp, sctx, sctx2), 1);
+	SSL_CTX_free(sctx);
+
+	/* a new connection sees the new certificate */
+	buf_reset(&m);
+	mk_req(&m, "OPTIONS", SIP_PROTO_TLS, NULL, "after", 1);
+	assert_int_equal(sip_tp_send(a2.tp, SIP_PROTO_TLS, &bbound, NULL,
+	                     SERVER_NAME, m.p, m.len, &c2),
+	    0);
+	WAIT_FOR(a2.nresp == 1, 5000);
+	assert_int_equal(a2.nresp, 1);
+	assert_int_equal(
+	    X509_cmp(SSL_get0_peer_certificate(sip_conn_ssl(c2)), new_id.cert),
+	    0);
+	assert_string_equal(
+	    testcert_cn(new_id.cert, cn, sizeof(cn)), SERVER_NAME);
+
+	/* the old connection still carries requests */
+	buf_reset(&m);
+	mk_req(&m, "OPTIONS", SIP_PROTO_TLS, NULL, "still", 2);
+	struct sip_conn *c3 = NULL;
+	assert_int_equal(sip_tp_send(a.tp, SIP_PROTO_TLS, &bbound, NULL,
+	                     SERVER_NAME, m.p, m.len, &c3),
+	    0);
+	assert_ptr_equal(c3, c1);
+	WAIT_FOR(a.nresp == 2, 5000);
+	assert_int_equal(a.nresp, 2);
+	assert_string_equal(a.callid, "still");
+
+	buf_free(&m);
+	sip_tp_free(a.tp);
+	sip_tp_free(a2.tp);
+	sip_tp_free(b.tp);
+	SSL_CTX_free(sctx2);
+	SSL_CTX_free(cctx);
+	testcert_free(&new_id);
+}
+
 /* A client the server must turn away: the handshake fails, nothing arrives. */
 static void
 tls_refused(SSL_CTX *sctx, SSL_CTX *cctx, const char *tls_name)
@@ -1536,6 +1615,7 @@ main(void)
 	    T(test_tcp),
 	    T(test_tcp_connect_refused),
 	    T(test_tls),
+	    T(test_tls_reload),
 	    T(test_tls_no_client_cert),
 	    T(test_tls_other_ca),
 	    T(test_tls_wrong_server),
