@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "sip/enc.h"
 #include "tls/diag.h"
+#include "tls/peer.h"
 
 #define UDP_BATCH    8
 #define UDP_BUFSZ    65536
@@ -284,7 +285,7 @@ conn_log(struct sip_conn *c, enum log_level lvl, const char *what)
 	    sa_fmt(&c->peer, a, sizeof(a)), what);
 }
 
-static void
+static int
 conn_tls_established(struct sip_conn *c)
 {
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
@@ -294,6 +295,18 @@ conn_tls_established(struct sip_conn *c)
 		c->peer_cert = cert;
 	else
 		X509_free(cert);
+	/*
+	 * The guide's X.509 Subject Name: the verified certificate's CN or a
+	 * DNS SAN must be one of the expected names.
+	 */
+	if (c->tls_name && !tls_peer_name_ok(c->peer_cert, c->tls_name)) {
+		char a[SA_FMT_MAX], why[800];
+		sa_fmt(&c->peer, a, sizeof(a));
+		tls_peer_name_why(
+		    c->peer_cert, a, c->tls_name, why, sizeof(why));
+		log_warn("sip TLS %s: closed: %s", a, why);
+		return EPROTO;
+	}
 	if (log_get_level() >= LOG_DEBUG) {
 		char a[SA_FMT_MAX];
 		log_debug("sip TLS %s: %s %s, peer certificate %s",
@@ -301,6 +314,7 @@ conn_tls_established(struct sip_conn *c)
 		    SSL_get_cipher_name(ssl),
 		    c->peer_cert ? "verified" : "none");
 	}
+	return 0;
 }
 
 static void
@@ -311,8 +325,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		c->established = true;
-		if (c->proto == SIP_PROTO_TLS)
-			conn_tls_established(c);
+		if (c->proto == SIP_PROTO_TLS && conn_tls_established(c) != 0) {
+			conn_fail(c, EPROTO);
+			return;
+		}
 		conn_set_timeout(c, c->tp->conf.idle_timeout_s);
 		return;
 	}
@@ -796,8 +812,14 @@ conn_connect(struct sip_tp *tp, enum sip_proto proto, const struct sa *dst,
 			return NULL;
 		}
 		if (tls_name && *tls_name) {
-			SSL_set_tlsext_host_name(ssl, tls_name);
-			SSL_set1_host(ssl, tls_name);
+			/* SNI carries the first of the expected names. */
+			char sni[256];
+			size_t n = strcspn(tls_name, " ,;:\t");
+			if (n >= sizeof(sni))
+				n = sizeof(sni) - 1;
+			memcpy(sni, tls_name, n);
+			sni[n] = '\0';
+			SSL_set_tlsext_host_name(ssl, sni);
 		}
 		bev = bufferevent_openssl_socket_new(tp->base, -1, ssl,
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);

@@ -96,8 +96,9 @@ int sip_tp_laddr(
  * Sends one message. UDP goes from the listener of the destination's family.
  * TCP/TLS use conn when it is given and still open, else an open connection
  * to dst (reused, never one per request), else a new connection. For TLS,
- * tls_name (may be NULL) is sent as SNI and checked against the server's
- * certificate. *connp, if not NULL, receives the connection used (borrowed).
+ * tls_name (may be NULL) holds the names the server's certificate must
+ * carry (CN or DNS SAN; several separated by space, comma, semicolon or
+ * colon, as the guide's X.509 Subject Name); the first goes out as SNI. *connp, if not NULL, receives the connection used (borrowed).
  * Returns 0, ENOBUFS (limits), ECONNRESET (given connection closed and dst
  * unusable), EINVAL, or a socket errno value.
  */
