@@ -5,6 +5,9 @@
 #include "cli/cli.h"
 
 static const struct cli_cmd commands[] = {
+    {"callmanager",
+        "run the call manager daemon (or --check its configuration)",
+        cli_callmanager},
     {"cert", "identity certificates, CSRs, a lab CA, trust stores", cli_cert},
     {"lab", "set up the guide on loopback and verify it", cli_lab},
     {"version", "print the version", cli_version},

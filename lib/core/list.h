@@ -50,6 +50,15 @@ list_del(struct list *e)
 	e->prev = e->next = e;
 }
 
+static inline size_t
+list_count(const struct list *head)
+{
+	size_t n = 0;
+	for (const struct list *p = head->next; p != head; p = p->next)
+		n++;
+	return n;
+}
+
 #define list_for_each_safe(pos, tmp, head)                                     \
 	for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head);       \
 	     (pos) = (tmp), (tmp) = (pos)->next)

@@ -1,0 +1,110 @@
+/* The call manager daemon's internal state, shared by its modules (not a library header). */
+#ifndef NGV_CALLMGR_CM_H
+#define NGV_CALLMGR_CM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "callmgr/config.h"
+#include "core/list.h"
+#include "core/sa.h"
+#include "sip/auth.h"
+#include "sip/trans.h"
+
+struct event_base;
+struct event;
+
+/* One registered contact of a line (RFC 3261 10.3). */
+struct cm_binding {
+	struct list le;
+	char *contact;     /* the Contact value as registered */
+	char *uri;         /* its URI */
+	time_t expires_at; /* monotonic seconds */
+	char *callid;
+	uint32_t cseq;
+	enum sip_proto proto; /* the flow it registered over */
+	struct sa src;
+	struct sip_conn *conn; /* referenced for TCP/TLS flows */
+	char *user_agent;
+};
+
+/* A directory number's runtime state. */
+struct cm_line {
+	const struct cm_dn *dn;
+	struct list bindings;
+};
+
+enum cm_dest_state { CM_DEST_UNKNOWN, CM_DEST_UP, CM_DEST_DOWN };
+
+/* A trunk destination's OPTIONS ping state (protocol-notes 4). */
+struct cm_dest_rt {
+	struct cm_trunk_rt *trunk;
+	const struct cm_destination *dest;
+	struct sa addr;
+	bool resolved;
+	enum cm_dest_state state;
+	double last_rtt_ms;
+	uint16_t last_status; /* last response code, 0: none */
+	char last_error[128];
+	struct event *timer;
+	struct sip_ctrans *ping; /* in flight, NULL otherwise */
+	double t_sent;
+};
+
+enum cm_trunk_status {
+	CM_TRUNK_UNKNOWN_NO_PING, /* "Unknown - OPTIONS Ping not enabled" */
+	CM_TRUNK_FULL,            /* "Full Service" */
+	CM_TRUNK_PARTIAL,         /* "Partial Service" */
+	CM_TRUNK_NONE,            /* "No Service" */
+};
+
+struct cm_trunk_rt {
+	struct callmgr *cm;
+	const struct cm_trunk *cfg;
+	enum sip_proto proto;
+	struct cm_dest_rt *dests;
+	size_t ndests;
+	enum cm_trunk_status status;
+	time_t status_since; /* wall clock */
+};
+
+struct callmgr {
+	struct event_base *base;
+	struct cm_config *cfg;
+	char *cfg_path;
+	struct sip_stack *stack;
+	SSL_CTX *tls_server;
+	SSL_CTX *tls_client;
+	struct sip_auth_server *auth;
+	struct cm_line *lines; /* one per configured DN, same order */
+	size_t nlines;
+	struct cm_trunk_rt *trunks; /* one per configured trunk */
+	size_t ntrunks;
+	struct event *sweep;
+	struct event *sig_hup, *sig_term, *sig_int;
+	struct sa sip_addr, tls_addr; /* bound listeners */
+};
+
+/* daemon.c */
+int cm_alloc(struct callmgr **cmp, struct event_base *base, const char *path,
+    struct conf_err *err);
+int cm_start(struct callmgr *cm);
+void cm_free(struct callmgr *cm);
+time_t cm_now(void);
+double cm_now_ms(void);
+
+/* registrar.c */
+void cm_registrar_init(struct callmgr *cm);
+void cm_registrar_free(struct callmgr *cm);
+void cm_registrar_request(
+    struct callmgr *cm, const struct sip_msg *m, const struct sip_rx *rx);
+void cm_registrar_sweep(struct callmgr *cm);
+struct cm_line *cm_line_find(struct callmgr *cm, const char *number);
+
+/* trunk.c */
+int cm_trunks_start(struct callmgr *cm);
+void cm_trunks_free(struct callmgr *cm);
+const char *cm_trunk_status_label(enum cm_trunk_status s);
+
+#endif

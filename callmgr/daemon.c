@@ -1,0 +1,271 @@
+/* The call manager daemon: configuration, TLS identities, listeners, request dispatch, signals. */
+#include <errno.h>
+#include <event2/event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "callmgr/cm.h"
+#include "core/log.h"
+#include "sip/enc.h"
+#include "tls/ctx.h"
+
+time_t
+cm_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+double
+cm_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* TLS contexts from [certificates] and the TLS Ciphers enterprise parameter. */
+static int
+make_tls(struct callmgr *cm, SSL_CTX **sctx, SSL_CTX **cctx)
+{
+	const struct cm_certificates *c = &cm->cfg->certs;
+	struct tls_opts o;
+	int err;
+
+	*sctx = *cctx = NULL;
+	if (!c->callmanager && !c->callmanager_ecdsa)
+		return 0; /* no TLS: validation allows it only without Encrypted */
+	tls_opts_default(&o);
+	o.cert = c->callmanager ? c->callmanager : c->callmanager_ecdsa;
+	o.key = c->callmanager ? c->callmanager_key : c->callmanager_ecdsa_key;
+	if (c->callmanager && c->callmanager_ecdsa) {
+		o.cert2 = c->callmanager_ecdsa;
+		o.key2 = c->callmanager_ecdsa_key;
+	}
+	o.ca_file = c->callmanager_trust;
+	o.ciphers = cm->cfg->enterprise.tls_ciphers;
+	o.allow_tls13 = cm->cfg->enterprise.tls13;
+	o.keylog_file = cm->cfg->enterprise.keylog_file;
+	o.what = "callmanager SIP TLS";
+	if ((err = tls_ctx_new(sctx, true, &o)) != 0)
+		return err;
+	o.what = "callmanager SIP TLS client";
+	if ((err = tls_ctx_new(cctx, false, &o)) != 0) {
+		SSL_CTX_free(*sctx);
+		*sctx = NULL;
+		return err;
+	}
+	return 0;
+}
+
+static void
+req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
+    void *arg)
+{
+	struct callmgr *cm = arg;
+
+	if (sip_method_eq(m->method, "ACK"))
+		return;
+	if (sip_method_eq(m->method, "REGISTER")) {
+		cm_registrar_request(cm, m, rx);
+		return;
+	}
+	if (sip_method_eq(m->method, "OPTIONS")) {
+		sip_stack_reply(s, m, rx, 200, NULL, SLICE_LIT("cm"),
+		    SLICE_LIT("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, "
+		              "REGISTER, NOTIFY\r\n"
+		              "Accept: application/sdp\r\n"));
+		return;
+	}
+	/* Calls (B2BUA) and MWI relay come next; say so plainly. */
+	struct sip_strans *st;
+	if (sip_strans_alloc(&st, s, m, rx, NULL, NULL) == 0)
+		sip_strans_reply(st, 501, "Not implemented in this build",
+		    SLICE_LIT("cm"), SLICE_LIT("Allow: OPTIONS, REGISTER\r\n"),
+		    SLICE_NULL, SLICE_NULL);
+}
+
+static void
+sweep_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	cm_registrar_sweep(arg);
+}
+
+/*
+ * SIGHUP: re-read the file. Certificates, trust and the TLS Ciphers option
+ * apply to new connections at once (open ones keep their sessions); the
+ * rest of the file is checked, and changes to it need a restart for now.
+ */
+static void
+reload(struct callmgr *cm)
+{
+	struct cm_config *ncfg, *old = cm->cfg;
+	struct conf_err err;
+	SSL_CTX *s, *c;
+	char msg[600];
+
+	if (cm_config_load(&ncfg, cm->cfg_path, &err) != 0) {
+		log_err("reload refused, the running configuration stays: %s",
+		    conf_err_str(&err, msg, sizeof(msg)));
+		return;
+	}
+	cm->cfg = ncfg;
+	if (make_tls(cm, &s, &c) != 0) {
+		log_err("reload refused: the TLS identities of %s do not load",
+		    cm->cfg_path);
+		cm->cfg = old;
+		cm_config_free(ncfg);
+		return;
+	}
+	if (s && cm->tls_server) {
+		sip_tp_replace_tls(sip_stack_tp(cm->stack), cm->tls_server, s);
+		sip_tp_replace_tls(sip_stack_tp(cm->stack), cm->tls_client, c);
+		SSL_CTX_free(cm->tls_server);
+		SSL_CTX_free(cm->tls_client);
+		cm->tls_server = s;
+		cm->tls_client = c;
+	} else {
+		SSL_CTX_free(s);
+		SSL_CTX_free(c);
+	}
+	/* Runtime state points into the old configuration: keep it. */
+	cm->cfg = old;
+	cm_config_free(ncfg);
+	log_info("reloaded %s: certificates, trust and TLS Ciphers apply to "
+	         "new connections; other changes need a restart",
+	    cm->cfg_path);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct callmgr *cm = arg;
+
+	(void)what;
+	if (sig == SIGHUP) {
+		reload(cm);
+		return;
+	}
+	log_info("callmanager: stopping on signal %d", (int)sig);
+	event_base_loopbreak(cm->base);
+}
+
+int
+cm_alloc(struct callmgr **cmp, struct event_base *base, const char *path,
+    struct conf_err *err)
+{
+	struct callmgr *cm = calloc(1, sizeof(*cm));
+	int rc;
+
+	if (cm == NULL)
+		return ENOMEM;
+	cm->base = base;
+	cm->cfg_path = strdup(path);
+	if (cm->cfg_path == NULL) {
+		free(cm);
+		return ENOMEM;
+	}
+	if ((rc = cm_config_load(&cm->cfg, path, err)) != 0) {
+		free(cm->cfg_path);
+		free(cm);
+		return rc;
+	}
+	*cmp = cm;
+	return 0;
+}
+
+int
+cm_start(struct callmgr *cm)
+{
+	const struct cm_enterprise *e = &cm->cfg->enterprise;
+	struct sip_stack_conf sc;
+	struct sa a;
+	int err;
+
+	if ((err = make_tls(cm, &cm->tls_server, &cm->tls_client)) != 0)
+		return err;
+	sip_stack_conf_default(&sc);
+	sc.user_agent = "ngvoice-callmanager";
+	if ((err = sip_stack_alloc(&cm->stack, cm->base, &sc, req_h, cm)) != 0)
+		return err;
+	if ((err = sip_auth_server_alloc(&cm->auth, e->host_name, 600)) != 0)
+		return err;
+	if (cm->tls_client)
+		sip_tp_set_client_tls(sip_stack_tp(cm->stack), cm->tls_client);
+	if (sa_resolve(&a, e->listen_address, e->sip_port, 0) != 0) {
+		log_err("callmanager: listen_address %s does not resolve",
+		    e->listen_address);
+		return EINVAL;
+	}
+	struct sip_tp *tp = sip_stack_tp(cm->stack);
+	if ((err = sip_tp_listen(tp, SIP_PROTO_UDP, &a, NULL, &cm->sip_addr)) ||
+	    (err = sip_tp_listen(tp, SIP_PROTO_TCP, &a, NULL, NULL))) {
+		log_err("callmanager: cannot listen on %s port %u: %s",
+		    e->listen_address, e->sip_port, strerror(err));
+		return err;
+	}
+	if (cm->tls_server) {
+		sa_set_port(&a, e->sip_tls_port);
+		if ((err = sip_tp_listen(tp, SIP_PROTO_TLS, &a, cm->tls_server,
+		         &cm->tls_addr))) {
+			log_err("callmanager: cannot listen on %s TLS port %u: "
+			        "%s",
+			    e->listen_address, e->sip_tls_port, strerror(err));
+			return err;
+		}
+	}
+	char u[SA_FMT_MAX], t[SA_FMT_MAX];
+	log_info("callmanager %s: SIP on %s (UDP, TCP)%s%s, TLS Ciphers \"%s\"",
+	    e->host_name, sa_fmt(&cm->sip_addr, u, sizeof(u)),
+	    cm->tls_server ? " and TLS on " : "",
+	    cm->tls_server ? sa_fmt(&cm->tls_addr, t, sizeof(t)) : "",
+	    tls_ciphers_label(e->tls_ciphers));
+
+	cm_registrar_init(cm);
+	if (cm->lines == NULL)
+		return ENOMEM;
+	if ((err = cm_trunks_start(cm)) != 0)
+		return err;
+	cm->sweep = event_new(cm->base, -1, EV_PERSIST, sweep_cb, cm);
+	struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+	if (cm->sweep == NULL || event_add(cm->sweep, &tv) != 0)
+		return ENOMEM;
+	cm->sig_hup = evsignal_new(cm->base, SIGHUP, signal_cb, cm);
+	cm->sig_term = evsignal_new(cm->base, SIGTERM, signal_cb, cm);
+	cm->sig_int = evsignal_new(cm->base, SIGINT, signal_cb, cm);
+	if (!cm->sig_hup || !cm->sig_term || !cm->sig_int ||
+	    event_add(cm->sig_hup, NULL) || event_add(cm->sig_term, NULL) ||
+	    event_add(cm->sig_int, NULL))
+		return ENOMEM;
+	return 0;
+}
+
+void
+cm_free(struct callmgr *cm)
+{
+	if (cm == NULL)
+		return;
+	if (cm->sig_hup)
+		event_free(cm->sig_hup);
+	if (cm->sig_term)
+		event_free(cm->sig_term);
+	if (cm->sig_int)
+		event_free(cm->sig_int);
+	if (cm->sweep)
+		event_free(cm->sweep);
+	cm_trunks_free(cm);
+	cm_registrar_free(cm);
+	sip_stack_free(cm->stack);
+	sip_auth_server_free(cm->auth);
+	SSL_CTX_free(cm->tls_server);
+	SSL_CTX_free(cm->tls_client);
+	cm_config_free(cm->cfg);
+	free(cm->cfg_path);
+	free(cm);
+}

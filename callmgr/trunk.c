@@ -1,0 +1,262 @@
+/* SIP trunks: OPTIONS ping per destination and the trunk status of the guide ("Full Service"). */
+#include <errno.h>
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "callmgr/cm.h"
+#include "core/log.h"
+#include "sip/dialog.h"
+#include "sip/enc.h"
+
+const char *
+cm_trunk_status_label(enum cm_trunk_status s)
+{
+	switch (s) {
+	case CM_TRUNK_UNKNOWN_NO_PING:
+		return "Unknown - OPTIONS Ping not enabled";
+	case CM_TRUNK_FULL:
+		return "Full Service";
+	case CM_TRUNK_PARTIAL:
+		return "Partial Service";
+	case CM_TRUNK_NONE:
+		return "No Service";
+	}
+	return "?";
+}
+
+static enum sip_proto
+trunk_proto(const struct cm_trunk *t)
+{
+	const struct cm_trunk_security_profile *p = t->profile;
+
+	if (p == NULL)
+		return SIP_PROTO_UDP;
+	if (p->device_security_mode != CM_SEC_NON_SECURE ||
+	    p->outgoing_transport_type == CM_TP_TLS)
+		return SIP_PROTO_TLS;
+	if (p->outgoing_transport_type == CM_TP_TCP)
+		return SIP_PROTO_TCP;
+	return SIP_PROTO_UDP;
+}
+
+static void
+trunk_update(struct cm_trunk_rt *t, const char *why)
+{
+	size_t up = 0, known = 0;
+	enum cm_trunk_status st;
+
+	for (size_t i = 0; i < t->ndests; i++) {
+		up += t->dests[i].state == CM_DEST_UP;
+		known += t->dests[i].state != CM_DEST_UNKNOWN;
+	}
+	if (t->cfg->sip_prof == NULL || !t->cfg->sip_prof->enable_options_ping)
+		st = CM_TRUNK_UNKNOWN_NO_PING;
+	else if (up == t->ndests && t->ndests)
+		st = CM_TRUNK_FULL;
+	else if (up)
+		st = CM_TRUNK_PARTIAL;
+	else
+		st = CM_TRUNK_NONE;
+	if (st != t->status || t->status_since == 0) {
+		if (st != t->status || known)
+			log_info("trunk %s: %s (%s)", t->cfg->name,
+			    cm_trunk_status_label(st), why);
+		t->status = st;
+		t->status_since = time(NULL);
+	}
+}
+
+static void dest_ping(struct cm_dest_rt *d);
+
+static void
+dest_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	dest_ping(arg);
+}
+
+static void
+dest_schedule(struct cm_dest_rt *d)
+{
+	const struct cm_sip_profile *sp = d->trunk->cfg->sip_prof;
+	unsigned secs = d->state == CM_DEST_UP
+	                    ? sp->options_ping_interval_in_service
+	                    : sp->options_ping_interval_out_of_service;
+	struct timeval tv = {.tv_sec = secs, .tv_usec = 0};
+
+	evtimer_add(d->timer, &tv);
+}
+
+static void
+dest_set(struct cm_dest_rt *d, enum cm_dest_state st, const char *why)
+{
+	char line[256];
+
+	if (d->state != st)
+		log_info("trunk %s: destination %s:%u %s (%s)",
+		    d->trunk->cfg->name, d->dest->host, d->dest->port,
+		    st == CM_DEST_UP ? "up" : "down", why);
+	d->state = st;
+	snprintf(
+	    line, sizeof(line), "%s:%u %s", d->dest->host, d->dest->port, why);
+	trunk_update(d->trunk, line);
+}
+
+/*
+ * The guide's rules (protocol-notes 4): no reply, 408, 503 or a failed
+ * TCP/TLS connection mean down; any other response means up.
+ */
+static void
+ping_resp_h(int err, const struct sip_msg *resp, void *arg)
+{
+	struct cm_dest_rt *d = arg;
+	char why[160];
+
+	if (!err && resp->scode < 200)
+		return;
+	d->ping = NULL;
+	d->last_rtt_ms = cm_now_ms() - d->t_sent;
+	if (err) {
+		d->last_status = 0;
+		snprintf(d->last_error, sizeof(d->last_error), "%s",
+		    err == ETIMEDOUT ? "no reply" : strerror(err));
+		snprintf(why, sizeof(why), "OPTIONS: %s", d->last_error);
+		dest_set(d, CM_DEST_DOWN, why);
+	} else {
+		d->last_status = resp->scode;
+		d->last_error[0] = '\0';
+		snprintf(why, sizeof(why), "OPTIONS %u in %.0f ms", resp->scode,
+		    d->last_rtt_ms);
+		dest_set(d,
+		    resp->scode == 408 || resp->scode == 503 ? CM_DEST_DOWN
+		                                             : CM_DEST_UP,
+		    why);
+	}
+	dest_schedule(d);
+}
+
+static void
+dest_ping(struct cm_dest_rt *d)
+{
+	struct cm_trunk_rt *t = d->trunk;
+	struct callmgr *cm = t->cm;
+	const char *host = cm->cfg->enterprise.host_name;
+	char branch[32], tag[16], callid[40], ruri[300], from[300], to[310];
+	char via_host[64];
+	struct sip_req_spec sp;
+	struct sa la;
+	struct buf b;
+	int err;
+
+	if (d->ping)
+		return;
+	if (!d->resolved) {
+		dest_set(d, CM_DEST_DOWN, "host name does not resolve");
+		dest_schedule(d);
+		return;
+	}
+	if (sip_tp_laddr(sip_stack_tp(cm->stack), t->proto, sa_family(&d->addr),
+	        &la) != 0)
+		la = cm->sip_addr;
+	sa_ntop(&la, via_host, sizeof(via_host));
+	sip_branch_new(branch);
+	sip_token_new(tag, sizeof(tag));
+	sip_token_new(callid, sizeof(callid));
+	snprintf(ruri, sizeof(ruri), "%s:%s:%u%s",
+	    t->proto == SIP_PROTO_TLS ? "sips" : "sip", d->dest->host,
+	    d->dest->port, t->proto == SIP_PROTO_TCP ? ";transport=tcp" : "");
+	snprintf(from, sizeof(from), "<sip:%s>;tag=%s", host, tag);
+	snprintf(to, sizeof(to), "<%s>", ruri);
+	memset(&sp, 0, sizeof(sp));
+	sp.method = "OPTIONS";
+	sp.ruri = slice_cstr(ruri);
+	sp.proto = t->proto;
+	sp.via_host = slice_cstr(via_host);
+	sp.via_port = sa_port(&la);
+	sp.branch = branch;
+	sp.from = slice_cstr(from);
+	sp.to = slice_cstr(to);
+	sp.callid = slice_cstr(callid);
+	sp.cseq = 1;
+	sp.extra = SLICE_LIT("User-Agent: ngvoice-callmanager\r\n");
+	buf_init(&b);
+	sip_req_build(&b, &sp);
+	d->t_sent = cm_now_ms();
+	/* The ping reuses the trunk's connection (sip_tp_send finds it). */
+	err = sip_ctrans_request(&d->ping, cm->stack, t->proto, &d->addr,
+	    t->proto == SIP_PROTO_TLS ? t->cfg->profile->x509_subject_name
+	                              : NULL,
+	    NULL, b.p, b.len, ping_resp_h, d);
+	buf_free(&b);
+	if (err) {
+		d->ping = NULL;
+		char why[128];
+		snprintf(
+		    why, sizeof(why), "OPTIONS not sent: %s", strerror(err));
+		dest_set(d, CM_DEST_DOWN, why);
+		dest_schedule(d);
+	}
+}
+
+int
+cm_trunks_start(struct callmgr *cm)
+{
+	cm->ntrunks = cm->cfg->ntrunks;
+	cm->trunks = calloc(cm->ntrunks ? cm->ntrunks : 1, sizeof(*cm->trunks));
+	if (cm->trunks == NULL)
+		return ENOMEM;
+	for (size_t i = 0; i < cm->ntrunks; i++) {
+		struct cm_trunk_rt *t = &cm->trunks[i];
+		t->cm = cm;
+		t->cfg = &cm->cfg->trunks[i];
+		t->proto = trunk_proto(t->cfg);
+		t->ndests = t->cfg->ndests;
+		t->dests = calloc(t->ndests ? t->ndests : 1, sizeof(*t->dests));
+		if (t->dests == NULL)
+			return ENOMEM;
+		bool ping =
+		    t->cfg->sip_prof && t->cfg->sip_prof->enable_options_ping;
+		for (size_t j = 0; j < t->ndests; j++) {
+			struct cm_dest_rt *d = &t->dests[j];
+			d->trunk = t;
+			d->dest = &t->cfg->dests[j];
+			d->resolved = sa_resolve(&d->addr, d->dest->host,
+			                  d->dest->port, 0) == 0;
+			if (!d->resolved)
+				log_warn("trunk %s: destination %s does not "
+				         "resolve",
+				    t->cfg->name, d->dest->host);
+			d->timer = evtimer_new(cm->base, dest_timer_cb, d);
+			if (d->timer == NULL)
+				return ENOMEM;
+			if (ping) {
+				/* first ping right away */
+				struct timeval tv = {0, 0};
+				evtimer_add(d->timer, &tv);
+			}
+		}
+		trunk_update(t, ping ? "starting" : "OPTIONS ping not enabled");
+	}
+	return 0;
+}
+
+void
+cm_trunks_free(struct callmgr *cm)
+{
+	for (size_t i = 0; cm->trunks && i < cm->ntrunks; i++) {
+		struct cm_trunk_rt *t = &cm->trunks[i];
+		for (size_t j = 0; j < t->ndests; j++) {
+			if (t->dests[j].ping)
+				sip_ctrans_abandon(t->dests[j].ping);
+			if (t->dests[j].timer)
+				event_free(t->dests[j].timer);
+		}
+		free(t->dests);
+	}
+	free(cm->trunks);
+	cm->trunks = NULL;
+	cm->ntrunks = 0;
+}
