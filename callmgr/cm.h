@@ -84,6 +84,7 @@ struct callmgr {
 	struct event *sweep;
 	struct event *sig_hup, *sig_term, *sig_int;
 	struct sa sip_addr, tls_addr; /* bound listeners */
+	struct list calls;            /* struct cm_call */
 };
 
 /* daemon.c */
@@ -101,6 +102,16 @@ void cm_registrar_request(
     struct callmgr *cm, const struct sip_msg *m, const struct sip_rx *rx);
 void cm_registrar_sweep(struct callmgr *cm);
 struct cm_line *cm_line_find(struct callmgr *cm, const char *number);
+
+/* call.c */
+void cm_calls_init(struct callmgr *cm);
+void cm_calls_free(struct callmgr *cm);
+/* A new INVITE; caller is the line it came from, NULL for a trunk. */
+void cm_call_invite(struct callmgr *cm, const struct sip_msg *m,
+    const struct sip_rx *rx, const struct cm_dn *caller);
+/* A request inside a call's dialog; false when it belongs to none. */
+bool cm_call_in_dialog(
+    struct callmgr *cm, const struct sip_msg *m, const struct sip_rx *rx);
 
 /* trunk.c */
 int cm_trunks_start(struct callmgr *cm);

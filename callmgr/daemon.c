@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "sip/enc.h"
 #include "tls/ctx.h"
+#include "tls/peer.h"
 
 time_t
 cm_now(void)
@@ -62,6 +63,52 @@ make_tls(struct callmgr *cm, SSL_CTX **sctx, SSL_CTX **cctx)
 	return 0;
 }
 
+/*
+ * Who may place a call: a line over the flow it registered on (the same
+ * connection, or the same address for UDP), or a trunk's destination
+ * (over TLS its certificate carries the X.509 subject name).
+ */
+static bool
+cm_caller_allowed(struct callmgr *cm, const struct sip_msg *m,
+    const struct sip_rx *rx, const struct cm_dn **caller)
+{
+	char user[64];
+
+	if (sip_unescape(m->from.uri.user, user, sizeof(user), NULL) == 0) {
+		struct cm_line *l = cm_line_find(cm, user);
+		struct list *pos;
+		for (pos = l ? l->bindings.next : NULL;
+		     l && pos != &l->bindings; pos = pos->next) {
+			struct cm_binding *b =
+			    container_of(pos, struct cm_binding, le);
+			if (b->proto == rx->proto &&
+			    ((rx->conn && b->conn == rx->conn) ||
+			        (!rx->conn && sa_eq(&b->src, &rx->peer)))) {
+				*caller = l->dn;
+				return true;
+			}
+		}
+	}
+	for (size_t i = 0; i < cm->ntrunks; i++) {
+		const struct cm_trunk_rt *t = &cm->trunks[i];
+		for (size_t j = 0; j < t->ndests; j++) {
+			struct sa a = t->dests[j].addr, p = rx->peer;
+			sa_set_port(&a, 0);
+			sa_set_port(&p, 0);
+			if (!t->dests[j].resolved || !sa_eq(&a, &p))
+				continue;
+			if (t->proto == SIP_PROTO_TLS &&
+			    (rx->proto != SIP_PROTO_TLS ||
+			        !tls_peer_name_ok(rx->peer_cert,
+			            t->cfg->profile->x509_subject_name)))
+				continue;
+			*caller = NULL;
+			return true;
+		}
+	}
+	return false;
+}
+
 static void
 req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
     void *arg)
@@ -81,11 +128,34 @@ req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
 		              "Accept: application/sdp\r\n"));
 		return;
 	}
-	/* Calls (B2BUA) and MWI relay come next; say so plainly. */
+	if (slice_isset(m->to.tag)) {
+		if (!cm_call_in_dialog(cm, m, rx))
+			sip_stack_reply(
+			    s, m, rx, 481, NULL, SLICE_NULL, SLICE_NULL);
+		return;
+	}
+	if (sip_method_eq(m->method, "INVITE")) {
+		const struct cm_dn *caller = NULL;
+		if (!cm_caller_allowed(cm, m, rx, &caller)) {
+			char a[SA_FMT_MAX];
+			log_warn("call from %s refused: neither a registered "
+			         "line's flow nor a trunk destination",
+			    sa_fmt(&rx->peer, a, sizeof(a)));
+			sip_stack_reply(s, m, rx, 403,
+			    "Not a registered line or a known trunk",
+			    SLICE_LIT("cm"), SLICE_NULL);
+			return;
+		}
+		cm_call_invite(cm, m, rx, caller);
+		return;
+	}
+	/* MWI relay (NOTIFY) comes next; say so plainly. */
 	struct sip_strans *st;
 	if (sip_strans_alloc(&st, s, m, rx, NULL, NULL) == 0)
 		sip_strans_reply(st, 501, "Not implemented in this build",
-		    SLICE_LIT("cm"), SLICE_LIT("Allow: OPTIONS, REGISTER\r\n"),
+		    SLICE_LIT("cm"),
+		    SLICE_LIT("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, "
+		              "REGISTER\r\n"),
 		    SLICE_NULL, SLICE_NULL);
 }
 
@@ -166,6 +236,7 @@ cm_alloc(struct callmgr **cmp, struct event_base *base, const char *path,
 	if (cm == NULL)
 		return ENOMEM;
 	cm->base = base;
+	cm_calls_init(cm);
 	cm->cfg_path = strdup(path);
 	if (cm->cfg_path == NULL) {
 		free(cm);
@@ -259,6 +330,7 @@ cm_free(struct callmgr *cm)
 		event_free(cm->sig_int);
 	if (cm->sweep)
 		event_free(cm->sweep);
+	cm_calls_free(cm);
 	cm_trunks_free(cm);
 	cm_registrar_free(cm);
 	sip_stack_free(cm->stack);

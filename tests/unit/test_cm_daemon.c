@@ -32,6 +32,16 @@ struct peer {
 	struct sa udp, tls;
 	bool answer_options;
 	unsigned options_seen;
+	/* as a phone or voicemail answering calls */
+	uint16_t invite_answer; /* 0: do not expect INVITEs */
+	unsigned invites, acks, byes;
+	char diversion[300];
+	char last_ruri[200];
+	/* as a caller */
+	char *req;
+	size_t reqlen;
+	struct sip_dialog *dlg;
+	char callinfo[200];
 	/* the last client transaction's outcome */
 	bool done;
 	int err;
@@ -62,18 +72,64 @@ path(char *out, size_t sz, const char *name)
 	snprintf(out, sz, "%s/%s", dir, name);
 }
 
+static const char sdp_srtp[] =
+    "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+    "t=0 0\r\nm=audio 40000 RTP/SAVP 0\r\n"
+    "a=crypto:1 AEAD_AES_256_GCM inline:"
+    "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWYwMTIzNDU2Nzg5YWI=\r\n";
+
 static void
 peer_req_h(struct sip_stack *s, const struct sip_msg *m,
     const struct sip_rx *rx, void *arg)
 {
 	struct peer *p = arg;
+	struct sip_strans *st;
 
 	if (sip_method_eq(m->method, "OPTIONS")) {
 		p->options_seen++;
 		if (p->answer_options)
 			sip_stack_reply(
 			    s, m, rx, 200, NULL, SLICE_LIT("p"), SLICE_NULL);
+		return;
 	}
+	if (sip_method_eq(m->method, "ACK")) {
+		p->acks++;
+		return;
+	}
+	if (sip_strans_alloc(&st, s, m, rx, NULL, NULL) != 0)
+		return;
+	if (sip_method_eq(m->method, "INVITE") && p->invite_answer) {
+		const struct sip_hdr *d = sip_msg_hdr(m, SIP_HDR_DIVERSION);
+		p->invites++;
+		slice_strlcpy(p->diversion, sizeof(p->diversion),
+		    d ? d->val : SLICE_LIT(""));
+		slice_strlcpy(p->last_ruri, sizeof(p->last_ruri), m->ruri_s);
+		sip_strans_reply(st, 180, NULL, SLICE_LIT("ph"), SLICE_NULL,
+		    SLICE_NULL, SLICE_NULL);
+		if (p->invite_answer == 200) {
+			char contact[100];
+			snprintf(contact, sizeof(contact),
+			    "Contact: <sip:ph@127.0.0.1:%u>\r\n",
+			    sa_port(rx->proto == SIP_PROTO_TLS ? &p->tls
+			                                       : &p->udp));
+			sip_strans_reply(st, 200, NULL, SLICE_LIT("ph"),
+			    slice_cstr(contact), SLICE_LIT("application/sdp"),
+			    slice_cstr(sdp_srtp));
+		} else {
+			sip_strans_reply(st, p->invite_answer, NULL,
+			    SLICE_LIT("ph"), SLICE_NULL, SLICE_NULL,
+			    SLICE_NULL);
+		}
+		return;
+	}
+	if (sip_method_eq(m->method, "BYE")) {
+		p->byes++;
+		sip_strans_reply(st, 200, NULL, SLICE_NULL, SLICE_NULL,
+		    SLICE_NULL, SLICE_NULL);
+		return;
+	}
+	sip_strans_reply(
+	    st, 501, NULL, SLICE_LIT("p"), SLICE_NULL, SLICE_NULL, SLICE_NULL);
 }
 
 static void
@@ -91,6 +147,18 @@ peer_resp_h(int err, const struct sip_msg *resp, void *arg)
 	p->wwwauth[0] = p->contacts[0] = '\0';
 	if (err)
 		return;
+	h = sip_msg_hdr_byname(resp, "Call-Info");
+	if (h)
+		slice_strlcpy(p->callinfo, sizeof(p->callinfo), h->val);
+	if (p->req && resp->scode < 300 && p->dlg == NULL) {
+		static struct sip_msg inv;
+		struct sip_limits lim = SIP_LIMITS_DEFAULT;
+		struct sip_perr perr;
+		if (sip_msg_parse(&inv, p->req, p->reqlen, true, &lim, &perr) ==
+		    0)
+			sip_dialog_uac(
+			    &p->dlg, &inv, resp, SIP_PROTO_TLS, NULL);
+	}
 	h = sip_msg_hdr(resp, SIP_HDR_WWW_AUTHENTICATE);
 	if (h)
 		slice_strlcpy(p->wwwauth, sizeof(p->wwwauth), h->val);
@@ -135,6 +203,8 @@ static void
 peer_down(struct peer *p)
 {
 	sip_stack_free(p->stack);
+	sip_dialog_free(p->dlg);
+	free(p->req);
 	SSL_CTX_free(p->sctx);
 	SSL_CTX_free(p->cctx);
 }
@@ -281,6 +351,7 @@ write_config(unsigned vm_port, const char *x509)
 	    "sip_trunk_security_profile = cuc-secure-profile-EDCS\n"
 	    "sip_profile = Standard SIP Profile For Cisco VVM\n"
 	    "srtp_allowed = yes\n"
+	    "redirecting_diversion_header_delivery_outbound = yes\n"
 	    "[route-pattern \"2000\"]\n"
 	    "gateway_or_route_list = CUCv11\n"
 	    "[voicemail-pilot \"2000\"]\n"
@@ -293,7 +364,11 @@ write_config(unsigned vm_port, const char *x509)
 	    "voice_mail_profile = VoiceMailProfile-8000\n"
 	    "[directory-number \"1002\"]\n"
 	    "digest_password = secret1002\n"
-	    "device_security_mode = Non Secure\n",
+	    "device_security_mode = Non Secure\n"
+	    "[directory-number \"1003\"]\n"
+	    "digest_password = secret1003\n"
+	    "voice_mail_profile = VoiceMailProfile-8000\n"
+	    "forward_busy_to_voicemail = yes\n",
 	    25060 + (unsigned)(getpid() % 2000) * 2,
 	    25061 + (unsigned)(getpid() % 2000) * 2, cm_rsa, cm_rsa_key, cm_ec,
 	    cm_ec_key, cm_trust, x509, 5061, vm_port);
@@ -444,6 +519,195 @@ test_trunk_wrong_name(void **state)
 	event_base_free(base);
 }
 
+/* Registers a phone for a line (challenge, then credentials). */
+static void
+register_line(struct peer *p, struct callmgr *cm, enum sip_proto proto,
+    const char *user, const char *password)
+{
+	struct sip_auth_params chal;
+	char saved[600];
+	struct buf b;
+
+	do_register(p, cm, proto, user, NULL, 1, 600);
+	assert_int_equal(p->code, 401);
+	memcpy(saved, p->wwwauth, sizeof(saved));
+	assert_int_equal(sip_auth_parse(&chal, slice_cstr(saved)), 0);
+	buf_init(&b);
+	assert_int_equal(sip_auth_respond(&b, &chal, SLICE_LIT("REGISTER"),
+	                     SLICE_LIT("sip:cucm.ngvoice.localhost"), user,
+	                     password, 1, NULL),
+	    0);
+	buf_append(&b, "", 1);
+	do_register(p, cm, proto, user, b.p, 2, 600);
+	assert_int_equal(p->code, 200);
+	buf_free(&b);
+}
+
+/* A phone dials: INVITE with an SRTP offer over its registration flow. */
+static void
+dial(struct peer *p, struct callmgr *cm, enum sip_proto proto,
+    const char *from_user, const char *digits)
+{
+	char branch[32], ruri[128], from[128], contact[128], callid[32];
+	struct sip_req_spec sp;
+	struct sip_ctrans *ct;
+	struct buf b;
+	const struct sa *dst =
+	    proto == SIP_PROTO_TLS ? &cm->tls_addr : &cm->sip_addr;
+	const struct sa *me = proto == SIP_PROTO_TLS ? &p->tls : &p->udp;
+
+	snprintf(ruri, sizeof(ruri), "sip:%s@cucm.ngvoice.localhost", digits);
+	snprintf(from, sizeof(from), "<sip:%s@cucm.ngvoice.localhost>;tag=c1",
+	    from_user);
+	snprintf(contact, sizeof(contact), "<sip:%s@127.0.0.1:%u>", from_user,
+	    sa_port(me));
+	sip_token_new(callid, sizeof(callid));
+	memset(&sp, 0, sizeof(sp));
+	sip_branch_new(branch);
+	sp.method = "INVITE";
+	sp.ruri = slice_cstr(ruri);
+	sp.proto = proto;
+	sp.via_host = SLICE_LIT("127.0.0.1");
+	sp.via_port = sa_port(me);
+	sp.branch = branch;
+	sp.from = slice_cstr(from);
+	sp.to = slice_cstr(ruri);
+	sp.callid = slice_cstr(callid);
+	sp.cseq = 1;
+	sp.contact = slice_cstr(contact);
+	sp.ctype = SLICE_LIT("application/sdp");
+	sp.body = slice_cstr(sdp_srtp);
+	buf_init(&b);
+	sip_req_build(&b, &sp);
+	free(p->req);
+	p->req = b.p;
+	p->reqlen = b.len;
+	sip_dialog_free(p->dlg);
+	p->dlg = NULL;
+	p->done = false;
+	p->callinfo[0] = '\0';
+	assert_int_equal(
+	    sip_ctrans_request(&ct, p->stack, proto, dst,
+	        proto == SIP_PROTO_TLS ? "cucm.ngvoice.localhost" : NULL, NULL,
+	        p->req, p->reqlen, peer_resp_h, p),
+	    0);
+	WAIT_FOR(p->done, 8000);
+	assert_true(p->done);
+}
+
+/* The caller sends ACK then BYE in its dialog. */
+static void
+hang_up(struct peer *p, struct callmgr *cm)
+{
+	struct sip_req_spec sp;
+	struct sip_ctrans *ct;
+	char branch[32];
+	struct buf b;
+
+	assert_non_null(p->dlg);
+	for (int i = 0; i < 2; i++) {
+		memset(&sp, 0, sizeof(sp));
+		sip_branch_new(branch);
+		sp.method = i == 0 ? "ACK" : "BYE";
+		sp.proto = SIP_PROTO_TLS;
+		sp.via_host = SLICE_LIT("127.0.0.1");
+		sp.via_port = sa_port(&p->tls);
+		sp.branch = branch;
+		buf_init(&b);
+		assert_int_equal(
+		    sip_dialog_request(p->dlg, &b, &sp, NULL, NULL, 0), 0);
+		if (i == 0) {
+			sip_tp_send(sip_stack_tp(p->stack), SIP_PROTO_TLS,
+			    &cm->tls_addr, NULL, "cucm.ngvoice.localhost", b.p,
+			    b.len, NULL);
+		} else {
+			p->done = false;
+			assert_int_equal(
+			    sip_ctrans_request(&ct, p->stack, SIP_PROTO_TLS,
+			        &cm->tls_addr, "cucm.ngvoice.localhost", NULL,
+			        b.p, b.len, peer_resp_h, p),
+			    0);
+		}
+		buf_free(&b);
+	}
+	WAIT_FOR(p->done, 5000);
+	assert_int_equal(p->code, 200);
+}
+
+/*
+ * Calls through the B2BUA: line to line, line to the voicemail pilot over
+ * the secure trunk (Encrypted), and busy forwarded to voicemail with a
+ * Diversion header naming the original called number.
+ */
+static void
+test_calls(void **state)
+{
+	struct callmgr *cm;
+	struct conf_err err;
+	struct peer p1, p2, vm;
+	char msg[400];
+
+	(void)state;
+	base = event_base_new();
+	peer_up(&vm, vm_cert, vm_key, peer_trust);
+	vm.answer_options = true;
+	vm.invite_answer = 200;
+	write_config(sa_port(&vm.tls), "cuc.ngvoice.localhost");
+	if (cm_alloc(&cm, base, conf_path, &err) != 0)
+		fail_msg("%s", conf_err_str(&err, msg, sizeof(msg)));
+	assert_int_equal(cm_start(cm), 0);
+	WAIT_FOR(trunk_status(cm) == CM_TRUNK_FULL, 5000);
+	assert_int_equal(trunk_status(cm), CM_TRUNK_FULL);
+	peer_up(&p1, phone_cert, phone_key, peer_trust);
+	peer_up(&p2, phone_cert, phone_key, peer_trust);
+	register_line(&p1, cm, SIP_PROTO_TLS, "1001", "secret1001");
+	register_line(&p2, cm, SIP_PROTO_TLS, "1003", "secret1003");
+
+	/* line to line */
+	p2.invite_answer = 200;
+	dial(&p1, cm, SIP_PROTO_TLS, "1001", "1003");
+	assert_int_equal(p1.code, 200);
+	assert_int_equal(p2.invites, 1);
+	assert_non_null(strstr(p1.callinfo, "security=Encrypted"));
+	hang_up(&p1, cm);
+	WAIT_FOR(p2.byes == 1, 3000);
+	assert_int_equal(p2.byes, 1);
+	assert_int_equal(p2.acks, 1);
+
+	/* the Messages button: the pilot, over the trunk, no Diversion */
+	dial(&p1, cm, SIP_PROTO_TLS, "1001", "2000");
+	assert_int_equal(p1.code, 200);
+	assert_int_equal(vm.invites, 1);
+	assert_string_equal(vm.diversion, "");
+	assert_non_null(strstr(vm.last_ruri, "sips:2000@127.0.0.1"));
+	assert_non_null(strstr(p1.callinfo, "security=Encrypted"));
+	hang_up(&p1, cm);
+	WAIT_FOR(vm.byes == 1, 3000);
+	assert_int_equal(vm.byes, 1);
+
+	/* 1003 is busy and forwards busy calls to voicemail */
+	p2.invite_answer = 486;
+	dial(&p1, cm, SIP_PROTO_TLS, "1001", "1003");
+	assert_int_equal(p1.code, 200);
+	assert_int_equal(vm.invites, 2);
+	assert_non_null(strstr(vm.diversion, "<sip:1003@"));
+	assert_non_null(strstr(vm.diversion, "reason=user-busy"));
+	hang_up(&p1, cm);
+
+	/* an unregistered line is unreachable */
+	dial(&p1, cm, SIP_PROTO_TLS, "1001", "1002");
+	assert_int_equal(p1.code, 480);
+	/* a number nothing routes */
+	dial(&p1, cm, SIP_PROTO_TLS, "1001", "7777");
+	assert_int_equal(p1.code, 404);
+
+	peer_down(&p1);
+	peer_down(&p2);
+	cm_free(cm);
+	peer_down(&vm);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -451,6 +715,7 @@ main(void)
 	    cmocka_unit_test(test_register),
 	    cmocka_unit_test(test_trunk_status),
 	    cmocka_unit_test(test_trunk_wrong_name),
+	    cmocka_unit_test(test_calls),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
