@@ -33,6 +33,8 @@ struct cm_binding {
 struct cm_line {
 	const struct cm_dn *dn;
 	struct list bindings;
+	bool mwi_on;         /* the message waiting lamp */
+	char mwi_counts[64]; /* "2/0" from Voice-Message, may be empty */
 };
 
 enum cm_dest_state { CM_DEST_UNKNOWN, CM_DEST_UP, CM_DEST_DOWN };
@@ -112,6 +114,13 @@ void cm_call_invite(struct callmgr *cm, const struct sip_msg *m,
 /* A request inside a call's dialog; false when it belongs to none. */
 bool cm_call_in_dialog(
     struct callmgr *cm, const struct sip_msg *m, const struct sip_rx *rx);
+
+/* mwi.c */
+void cm_mwi_request(struct callmgr *cm, const struct sip_msg *m,
+    const struct sip_rx *rx, const struct cm_trunk_rt *trunk);
+/* Sends the lamp state to one binding, or to all with only NULL. */
+void cm_mwi_notify_line(
+    struct callmgr *cm, struct cm_line *l, struct cm_binding *only);
 
 /* trunk.c */
 int cm_trunks_start(struct callmgr *cm);

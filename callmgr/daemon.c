@@ -64,6 +64,33 @@ make_tls(struct callmgr *cm, SSL_CTX **sctx, SSL_CTX **cctx)
 }
 
 /*
+ * The trunk a request came from: its source address is one of the trunk's
+ * destinations and, over TLS, its verified certificate carries the
+ * profile's X.509 subject name. NULL when none.
+ */
+static const struct cm_trunk_rt *
+trunk_of(struct callmgr *cm, const struct sip_rx *rx)
+{
+	for (size_t i = 0; i < cm->ntrunks; i++) {
+		const struct cm_trunk_rt *t = &cm->trunks[i];
+		for (size_t j = 0; j < t->ndests; j++) {
+			struct sa a = t->dests[j].addr, p = rx->peer;
+			sa_set_port(&a, 0);
+			sa_set_port(&p, 0);
+			if (!t->dests[j].resolved || !sa_eq(&a, &p))
+				continue;
+			if (t->proto == SIP_PROTO_TLS &&
+			    (rx->proto != SIP_PROTO_TLS ||
+			        !tls_peer_name_ok(rx->peer_cert,
+			            t->cfg->profile->x509_subject_name)))
+				continue;
+			return t;
+		}
+	}
+	return NULL;
+}
+
+/*
  * Who may place a call: a line over the flow it registered on (the same
  * connection, or the same address for UDP), or a trunk's destination
  * (over TLS its certificate carries the X.509 subject name).
@@ -89,22 +116,9 @@ cm_caller_allowed(struct callmgr *cm, const struct sip_msg *m,
 			}
 		}
 	}
-	for (size_t i = 0; i < cm->ntrunks; i++) {
-		const struct cm_trunk_rt *t = &cm->trunks[i];
-		for (size_t j = 0; j < t->ndests; j++) {
-			struct sa a = t->dests[j].addr, p = rx->peer;
-			sa_set_port(&a, 0);
-			sa_set_port(&p, 0);
-			if (!t->dests[j].resolved || !sa_eq(&a, &p))
-				continue;
-			if (t->proto == SIP_PROTO_TLS &&
-			    (rx->proto != SIP_PROTO_TLS ||
-			        !tls_peer_name_ok(rx->peer_cert,
-			            t->cfg->profile->x509_subject_name)))
-				continue;
-			*caller = NULL;
-			return true;
-		}
+	if (trunk_of(cm, rx) != NULL) {
+		*caller = NULL;
+		return true;
 	}
 	return false;
 }
@@ -149,7 +163,10 @@ req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
 		cm_call_invite(cm, m, rx, caller);
 		return;
 	}
-	/* MWI relay (NOTIFY) comes next; say so plainly. */
+	if (sip_method_eq(m->method, "NOTIFY")) {
+		cm_mwi_request(cm, m, rx, trunk_of(cm, rx));
+		return;
+	}
 	struct sip_strans *st;
 	if (sip_strans_alloc(&st, s, m, rx, NULL, NULL) == 0)
 		sip_strans_reply(st, 501, "Not implemented in this build",

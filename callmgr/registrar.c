@@ -209,6 +209,8 @@ cm_registrar_request(
 	struct slice v;
 	uint32_t def_expires =
 	    m->has_expires ? m->expires : REG_DEFAULT_EXPIRES;
+	struct cm_binding *notify[8];
+	size_t nnotify = 0;
 
 	sa_fmt(&rx->peer, a, sizeof(a));
 	if (m->to.uri.scheme != SIP_URI_SIP &&
@@ -277,6 +279,7 @@ cm_registrar_request(
 			exp = REG_MAX_EXPIRES;
 
 		struct cm_binding *b = binding_find(l, c.uri_s);
+		bool fresh = false;
 		if (b && slice_eq_cstr(m->callid, b->callid) &&
 		    m->cseq.num <= b->cseq) {
 			/* RFC 3261 10.3 step 7: an old request, ignore. */
@@ -303,6 +306,7 @@ cm_registrar_request(
 				return;
 			}
 			list_add_tail(&l->bindings, &b->le);
+			fresh = true;
 			log_info("registrar: line %s registered %s over %s "
 			         "from %s for %u s",
 			    number, b->uri, sip_proto_name(rx->proto), a,
@@ -323,6 +327,9 @@ cm_registrar_request(
 			sip_conn_unref(b->conn);
 			b->conn = sip_conn_ref(rx->conn);
 		}
+		/* The lamp state goes to every phone when it registers. */
+		if (fresh && nnotify < 8)
+			notify[nnotify++] = b;
 	}
 
 	struct buf extra;
@@ -331,4 +338,6 @@ cm_registrar_request(
 	buf_append(&extra, "", 1);
 	reply(cm, m, rx, 200, NULL, extra.err ? NULL : extra.p);
 	buf_free(&extra);
+	for (size_t i = 0; i < nnotify; i++)
+		cm_mwi_notify_line(cm, l, notify[i]);
 }

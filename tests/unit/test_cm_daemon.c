@@ -37,6 +37,8 @@ struct peer {
 	unsigned invites, acks, byes;
 	char diversion[300];
 	char last_ruri[200];
+	unsigned notifies;
+	char mwi_body[200];
 	/* as a caller */
 	char *req;
 	size_t reqlen;
@@ -120,6 +122,13 @@ peer_req_h(struct sip_stack *s, const struct sip_msg *m,
 			    SLICE_LIT("ph"), SLICE_NULL, SLICE_NULL,
 			    SLICE_NULL);
 		}
+		return;
+	}
+	if (sip_method_eq(m->method, "NOTIFY")) {
+		p->notifies++;
+		slice_strlcpy(p->mwi_body, sizeof(p->mwi_body), m->body);
+		sip_strans_reply(st, 200, NULL, SLICE_LIT("n"), SLICE_NULL,
+		    SLICE_NULL, SLICE_NULL);
 		return;
 	}
 	if (sip_method_eq(m->method, "BYE")) {
@@ -708,6 +717,100 @@ test_calls(void **state)
 	event_base_free(base);
 }
 
+/* The voicemail side sends an unsolicited NOTIFY for line 1001 over the trunk. */
+static void
+send_mwi(struct peer *p, struct callmgr *cm, const char *line, const char *yes)
+{
+	char branch[32], ruri[128], body[128], callid[32];
+	struct sip_req_spec sp;
+	struct sip_ctrans *ct;
+	struct buf b;
+
+	snprintf(ruri, sizeof(ruri), "sip:%s@cucm.ngvoice.localhost", line);
+	snprintf(body, sizeof(body),
+	    "Messages-Waiting: %s\r\nVoice-Message: 1/0\r\n", yes);
+	sip_token_new(callid, sizeof(callid));
+	memset(&sp, 0, sizeof(sp));
+	sip_branch_new(branch);
+	sp.method = "NOTIFY";
+	sp.ruri = slice_cstr(ruri);
+	sp.proto = SIP_PROTO_TLS;
+	sp.via_host = SLICE_LIT("127.0.0.1");
+	sp.via_port = sa_port(&p->tls);
+	sp.branch = branch;
+	sp.from = SLICE_LIT("<sip:cuc.ngvoice.localhost>;tag=vm");
+	sp.to = slice_cstr(ruri);
+	sp.callid = slice_cstr(callid);
+	sp.cseq = 1;
+	sp.extra = SLICE_LIT("Event: message-summary\r\n");
+	sp.ctype = SLICE_LIT("application/simple-message-summary");
+	sp.body = slice_cstr(body);
+	buf_init(&b);
+	sip_req_build(&b, &sp);
+	p->done = false;
+	assert_int_equal(
+	    sip_ctrans_request(&ct, p->stack, SIP_PROTO_TLS, &cm->tls_addr,
+	        "cucm.ngvoice.localhost", NULL, b.p, b.len, peer_resp_h, p),
+	    0);
+	buf_free(&b);
+	WAIT_FOR(p->done, 5000);
+	assert_true(p->done);
+}
+
+/*
+ * MWI: an unsolicited NOTIFY from the trunk lights the lamp of the
+ * registered phone; a phone that registers later gets the state at once;
+ * a NOTIFY from a phone (not the trunk) is refused.
+ */
+static void
+test_mwi(void **state)
+{
+	struct callmgr *cm;
+	struct conf_err err;
+	struct peer p1, p2, vm;
+	char msg[400];
+
+	(void)state;
+	base = event_base_new();
+	peer_up(&vm, vm_cert, vm_key, peer_trust);
+	vm.answer_options = true;
+	write_config(sa_port(&vm.tls), "cuc.ngvoice.localhost");
+	if (cm_alloc(&cm, base, conf_path, &err) != 0)
+		fail_msg("%s", conf_err_str(&err, msg, sizeof(msg)));
+	assert_int_equal(cm_start(cm), 0);
+	peer_up(&p1, phone_cert, phone_key, peer_trust);
+	register_line(&p1, cm, SIP_PROTO_TLS, "1001", "secret1001");
+	WAIT_FOR(p1.notifies == 1, 3000);
+	assert_int_equal(p1.notifies, 1);
+	assert_non_null(strstr(p1.mwi_body, "Messages-Waiting: no"));
+
+	send_mwi(&vm, cm, "1001", "yes");
+	assert_int_equal(vm.code, 200);
+	WAIT_FOR(p1.notifies == 2, 3000);
+	assert_int_equal(p1.notifies, 2);
+	assert_non_null(strstr(p1.mwi_body, "Messages-Waiting: yes"));
+	assert_non_null(strstr(p1.mwi_body, "Voice-Message: 1/0"));
+
+	/* a phone registering later learns the lamp is on */
+	peer_up(&p2, phone_cert, phone_key, peer_trust);
+	register_line(&p2, cm, SIP_PROTO_TLS, "1001", "secret1001");
+	WAIT_FOR(p2.notifies == 1, 3000);
+	assert_non_null(strstr(p2.mwi_body, "Messages-Waiting: yes"));
+
+	/* not from the trunk: refused */
+	send_mwi(&p1, cm, "1001", "no");
+	assert_int_equal(p1.code, 403);
+	/* an unknown line */
+	send_mwi(&vm, cm, "1999", "yes");
+	assert_int_equal(vm.code, 404);
+
+	peer_down(&p1);
+	peer_down(&p2);
+	cm_free(cm);
+	peer_down(&vm);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -716,6 +819,7 @@ main(void)
 	    cmocka_unit_test(test_trunk_status),
 	    cmocka_unit_test(test_trunk_wrong_name),
 	    cmocka_unit_test(test_calls),
+	    cmocka_unit_test(test_mwi),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
