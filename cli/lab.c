@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/lab.h"
 #include "core/log.h"
 #include "pki/cert.h"
 #include "sip/auth.h"
@@ -313,6 +314,45 @@ side_tls(struct side *sd)
 	    sip_stack_tp(sd->stack), SIP_PROTO_TLS, &any, sd->sctx, &sd->tls);
 }
 
+/* Appends a PEM file to a trust bundle. */
+static int
+trust_add(const char *bundle, const char *pem)
+{
+	FILE *in = fopen(pem, "r"), *out = fopen(bundle, "a");
+	char buf[4096];
+	size_t n;
+	int err = 0;
+
+	if (in == NULL || out == NULL)
+		err = errno ? errno : EIO;
+	while (!err && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			err = EIO;
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0 && !err)
+		err = EIO;
+	return err;
+}
+
+static void
+lab_step(void *arg, bool ok, const char *fmt, ...)
+{
+	struct lab *lab = arg;
+	va_list ap;
+
+	printf("%s ", ok ? "[ok]  " : "[FAIL]");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+	if (ok)
+		lab->passed++;
+	else
+		lab->failed++;
+}
+
 static void
 usage(FILE *f)
 {
@@ -322,9 +362,14 @@ usage(FILE *f)
 	    "verifies it\nstep by step, printing each result. Certificates and "
 	    "files go to DIR (default:\na new directory under /tmp). Exit "
 	    "status 0 when every check passed.\n\n"
-	    "This build has the SIP stack (UDP, TCP, mutual TLS 1.2, "
-	    "transactions, digest\nauthentication); the call manager, "
-	    "voicemail server and ITL steps are listed\nas not built yet.\n");
+	    "Part one checks the TLS layer: the six TLS Ciphers options, the "
+	    "certificate\nthat follows the suite, digest authentication. Part "
+	    "two runs the call manager\nwith the guide's configuration "
+	    "(trunk CUCv11, route pattern 2000, voicemail\npilot and profile, "
+	    "lines 1001 and 1002), a phone on line 1001 and, until the\n"
+	    "voicemail server exists, a SIP stand-in on the trunk: trunk Full "
+	    "Service,\nregistration, the Messages button reaching the "
+	    "voicemail side with the padlock.\n");
 }
 
 int
@@ -394,11 +439,20 @@ cli_lab(int argc, char **argv)
 	    "(P-256) for %s, tomcat and tomcat-ECDSA for %s, self-signed, "
 	    "keys mode 0600",
 	    CM_NAME, VM_NAME);
-	bool trusted = trust_bundle(&lab.cm, &lab.vm, dir) == 0 &&
-	               trust_bundle(&lab.vm, &lab.cm, dir) == 0;
+	char phone[512], phone_key[512];
+	snprintf(phone, sizeof(phone), "%s/phone-1001.pem", dir);
+	snprintf(phone_key, sizeof(phone_key), "%s/phone-1001.key", dir);
+	bool trusted =
+	    pki_selfsigned(PKI_KEY_EC_P256, "phone-1001.ngvoice.localhost",
+	        "DNS:phone-1001.ngvoice.localhost", 365, phone,
+	        phone_key) == 0 &&
+	    trust_bundle(&lab.cm, &lab.vm, dir) == 0 &&
+	    trust_add(lab.cm.trust, phone) == 0 &&
+	    trust_bundle(&lab.vm, &lab.cm, dir) == 0;
 	step(&lab, trusted,
-	    "trust: tomcat and tomcat-ECDSA in callmanager-trust, CallManager "
-	    "and CallManager-ECDSA in the voicemail side's trust");
+	    "trust: tomcat, tomcat-ECDSA and phone 1001 in callmanager-trust, "
+	    "CallManager and CallManager-ECDSA on the voicemail side and the "
+	    "phone");
 	if (!trusted || side_tls(&lab.cm) != 0 || side_tls(&lab.vm) != 0) {
 		step(&lab, false, "TLS contexts with mutual verification");
 		return 1;
@@ -493,10 +547,27 @@ cli_lab(int argc, char **argv)
 	    "requests",
 	    st.conns, st.tx_msgs);
 
-	printf("[ -- ] call manager (registrar, trunk CUCv11, route pattern "
-	       "2000, voicemail pilot): not built yet\n"
-	       "[ -- ] voicemail server (port group PhoneSystem-1, SRTP, "
-	       "greetings, MWI): not built yet\n"
+	/* Part two: the call manager itself, a phone, the secure trunk. */
+	struct lab_files files = {
+	    .dir = dir,
+	    .cm_rsa = lab.cm.rsa_cert,
+	    .cm_rsa_key = lab.cm.rsa_key,
+	    .cm_ec = lab.cm.ec_cert,
+	    .cm_ec_key = lab.cm.ec_key,
+	    .cm_trust = lab.cm.trust,
+	    .vm_rsa = lab.vm.rsa_cert,
+	    .vm_rsa_key = lab.vm.rsa_key,
+	    .vm_ec = lab.vm.ec_cert,
+	    .vm_ec_key = lab.vm.ec_key,
+	    .vm_trust = lab.vm.trust,
+	    .phone = phone,
+	    .phone_key = phone_key,
+	};
+	lab_callmanager(lab.base, &files, lab_step, &lab);
+
+	printf("[ -- ] voicemail server (port group PhoneSystem-1, SRTP, "
+	       "greetings, messages, MWI): not built yet; a SIP stand-in "
+	       "answers the trunk\n"
 	       "[ -- ] ITL file over HTTPS :6972: not built yet\n");
 	printf("lab: %d checks passed, %d failed\n", lab.passed, lab.failed);
 

@@ -1,0 +1,23 @@
+/* ngvoice lab: the parts of the lab, sharing the files it generates. */
+#ifndef NGV_CLI_LAB_H
+#define NGV_CLI_LAB_H
+
+#include <stdbool.h>
+
+struct event_base;
+
+struct lab_files {
+	const char *dir;
+	const char *cm_rsa, *cm_rsa_key, *cm_ec, *cm_ec_key, *cm_trust;
+	const char *vm_rsa, *vm_rsa_key, *vm_ec, *vm_ec_key, *vm_trust;
+	const char *phone, *phone_key;
+};
+
+typedef void(lab_step_fn)(void *arg, bool ok, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Runs the call manager part; returns 1 when every step passed. */
+int lab_callmanager(struct event_base *base, const struct lab_files *f,
+    lab_step_fn *step, void *arg);
+
+#endif
