@@ -9,6 +9,7 @@ struct cli_cmd {
 };
 
 int cli_cert(int argc, char **argv);
+int cli_itl(int argc, char **argv);
 int cli_callmanager(int argc, char **argv);
 int cli_lab(int argc, char **argv);
 int cli_version(int argc, char **argv);

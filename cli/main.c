@@ -9,6 +9,7 @@ static const struct cli_cmd commands[] = {
         "run the call manager daemon (or --check its configuration)",
         cli_callmanager},
     {"cert", "identity certificates, CSRs, a lab CA, trust stores", cli_cert},
+    {"itl", "the ITL trust file: build, show, verify", cli_itl},
     {"lab", "set up the guide on loopback and verify it", cli_lab},
     {"version", "print the version", cli_version},
 };
