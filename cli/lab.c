@@ -568,7 +568,9 @@ cli_lab(int argc, char **argv)
 	printf("[ -- ] voicemail server (port group PhoneSystem-1, SRTP, "
 	       "greetings, messages, MWI): not built yet; a SIP stand-in "
 	       "answers the trunk\n"
-	       "[ -- ] ITL file over HTTPS :6972: not built yet\n");
+	       "[ -- ] ITL file: built by `ngvoice itl build`; served over "
+	       "HTTPS :6972 and downloaded on port-group reset: not built "
+	       "yet\n");
 	printf("lab: %d checks passed, %d failed\n", lab.passed, lab.failed);
 
 	sip_stack_free(lab.cm.stack);
