@@ -1,5 +1,7 @@
 /* Call manager configuration: the guide's objects bound from one INI file, cross-checked with file:line, and looked up. */
 #include "callmgr/config.h"
+#include "sip/auth.h"
+#include "sip/msg.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -176,6 +178,46 @@ parse_traffic(const char *v, void *dst, char *why, size_t whysz)
 	return EINVAL;
 }
 
+/* "SHA-256, MD5": digest algorithms in order, no repeats. */
+static int
+parse_digest_algs(const char *v, void *dst, char *why, size_t whysz)
+{
+	struct cm_enterprise *e =
+	    (struct cm_enterprise *)((char *)dst -
+	                             offsetof(struct cm_enterprise,
+	                                 digest_algorithms));
+	struct slice rest = slice_cstr(v), item;
+	size_t n = 0;
+
+	while (sip_list_next(&rest, &item)) {
+		enum sip_auth_alg alg;
+		if (sip_auth_alg_parse(item, &alg) != 0) {
+			snprintf(why, whysz,
+			    "'%.*s' is not SHA-256, SHA-512-256 or MD5",
+			    (int)item.n, item.p);
+			return EINVAL;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (e->digest_algorithms[i] == (int)alg) {
+				snprintf(why, whysz, "'%.*s' is listed twice",
+				    (int)item.n, item.p);
+				return EINVAL;
+			}
+		}
+		if (n == 3) {
+			snprintf(why, whysz, "at most three algorithms");
+			return EINVAL;
+		}
+		e->digest_algorithms[n++] = (int)alg;
+	}
+	if (n == 0) {
+		snprintf(why, whysz, "no algorithm given");
+		return EINVAL;
+	}
+	e->ndigest_algorithms = n;
+	return 0;
+}
+
 static int
 parse_tls_ciphers(const char *v, void *dst, char *why, size_t whysz)
 {
@@ -242,6 +284,8 @@ static const struct conf_field enterprise_fields[] = {
     {F(cm_enterprise, control_socket, CONF_STR)},
     {F(cm_enterprise, keylog_file, CONF_STR)},
     {F(cm_enterprise, tls13, CONF_BOOL), .def = "no"},
+    {F(cm_enterprise, digest_algorithms, CONF_STR), .parse = parse_digest_algs,
+        .def = "SHA-256, MD5"},
 };
 
 static const struct conf_field cert_fields[] = {

@@ -52,7 +52,14 @@ struct cm_enterprise {
 	    *tftp_file_signature_algorithm; /* "SHA-512" (default) or "SHA-1" */
 	char *control_socket; /* unix socket for `ngvoice status` */
 	char *keylog_file;    /* NSS key log; off by default */
-	bool tls13;           /* allow TLS 1.3 (off: NGE is TLS 1.2) */
+	bool tls13;
+	/*
+	 * Digest algorithms offered to phones, in order, one challenge
+	 * header each (RFC 8760). Default "SHA-256, MD5"; some phones take
+	 * only the first header and know only MD5: list MD5 first for them.
+	 */
+	int digest_algorithms[3];  /* enum sip_auth_alg */
+	size_t ndigest_algorithms; /* allow TLS 1.3 (off: NGE is TLS 1.2) */
 };
 
 /* [certificates] */

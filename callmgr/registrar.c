@@ -106,12 +106,15 @@ challenge(struct callmgr *cm, const struct sip_msg *m, const struct sip_rx *rx,
 {
 	struct buf b;
 
+	const struct cm_enterprise *e = &cm->cfg->enterprise;
 	buf_init(&b);
-	BUF_LIT(&b, "WWW-Authenticate: ");
-	sip_auth_challenge(cm->auth, SIP_AUTH_SHA256, stale, &b);
-	BUF_LIT(&b, "\r\nWWW-Authenticate: ");
-	sip_auth_challenge(cm->auth, SIP_AUTH_MD5, stale, &b);
-	BUF_LIT(&b, "\r\n");
+	/* One header per algorithm, preferred first (RFC 8760 2.4). */
+	for (size_t i = 0; i < e->ndigest_algorithms; i++) {
+		BUF_LIT(&b, "WWW-Authenticate: ");
+		sip_auth_challenge(cm->auth,
+		    (enum sip_auth_alg)e->digest_algorithms[i], stale, &b);
+		BUF_LIT(&b, "\r\n");
+	}
 	buf_append(&b, "", 1);
 	if (b.err == 0)
 		reply(cm, m, rx, 401, NULL, b.p);

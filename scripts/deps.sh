@@ -7,7 +7,7 @@ pkgs=(
 	build-essential cmake pkg-config
 	libssl-dev libevent-dev libsqlite3-dev libcmocka-dev
 	clang libclang-rt-14-dev clang-format
-	sip-tester openssl
+	sip-tester openssl baresip-core
 )
 
 missing=()
