@@ -101,6 +101,18 @@ tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o)
 	                                       : TLS1_2_VERSION);
 	SSL_CTX_set_options(
 	    ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+		/*
+	 * Idle connections give back their record buffers (about 32 kB each,
+	 * bench/bench_tls.c); phones and trunks stay connected and idle.
+	 */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/*
+	 * A session id context lets a server that verifies peers resume
+	 * sessions; without it OpenSSL fails a client offering a ticket.
+	 */
+	if (server)
+		SSL_CTX_set_session_id_context(ctx,
+		    (const unsigned char *)"ngvoice-sip", 11);
 	/* The client's order decides (guide); the server only restricts. */
 	SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (SSL_CTX_set_cipher_list(
