@@ -282,6 +282,7 @@ static const struct conf_field enterprise_fields[] = {
     {F(cm_enterprise, tftp_file_signature_algorithm, CONF_STR),
         .def = "SHA-512"},
     {F(cm_enterprise, control_socket, CONF_STR)},
+    {F(cm_enterprise, pid_file, CONF_STR)},
     {F(cm_enterprise, keylog_file, CONF_STR)},
     {F(cm_enterprise, tls13, CONF_BOOL), .def = "no"},
     {F(cm_enterprise, digest_algorithms, CONF_STR), .parse = parse_digest_algs,

@@ -50,8 +50,10 @@ struct cm_enterprise {
 	uint16_t tftp_https_port; /* default 6972 */
 	char
 	    *tftp_file_signature_algorithm; /* "SHA-512" (default) or "SHA-1" */
-	char *control_socket; /* unix socket for `ngvoice status` */
-	char *keylog_file;    /* NSS key log; off by default */
+	char *control_socket;
+	char *pid_file;
+	    /* written at start, for `ngvoice reload` */ /* unix socket for `ngvoice status` */
+	char *keylog_file; /* NSS key log; off by default */
 	bool tls13;
 	/*
 	 * Digest algorithms offered to phones, in order, one challenge

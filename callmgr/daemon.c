@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "callmgr/cm.h"
 #include "core/log.h"
@@ -80,10 +81,20 @@ trunk_of(struct callmgr *cm, const struct sip_rx *rx)
 			if (!t->dests[j].resolved || !sa_eq(&a, &p))
 				continue;
 			if (t->proto == SIP_PROTO_TLS &&
-			    (rx->proto != SIP_PROTO_TLS ||
-			        !tls_peer_name_ok(rx->peer_cert,
-			            t->cfg->profile->x509_subject_name)))
+			    rx->proto != SIP_PROTO_TLS)
 				continue;
+			if (t->proto == SIP_PROTO_TLS &&
+			    !tls_peer_name_ok(rx->peer_cert,
+			        t->cfg->profile->x509_subject_name)) {
+				char src[SA_FMT_MAX], why[800];
+				sa_fmt(&rx->peer, src, sizeof(src));
+				log_warn("trunk %s: request refused: %s",
+				    t->cfg->name,
+				    tls_peer_name_why(rx->peer_cert, src,
+				        t->cfg->profile->x509_subject_name, why,
+				        sizeof(why)));
+				continue;
+			}
 			return t;
 		}
 	}
@@ -308,6 +319,16 @@ cm_start(struct callmgr *cm)
 			return err;
 		}
 	}
+	if (e->pid_file) {
+		FILE *pf = fopen(e->pid_file, "w");
+		if (pf == NULL) {
+			log_err("callmanager: cannot write pid_file %s: %s",
+			    e->pid_file, strerror(errno));
+			return errno;
+		}
+		fprintf(pf, "%ld\n", (long)getpid());
+		fclose(pf);
+	}
 	char u[SA_FMT_MAX], t[SA_FMT_MAX];
 	log_info("callmanager %s: SIP on %s (UDP, TCP)%s%s, TLS Ciphers \"%s\"",
 	    e->host_name, sa_fmt(&cm->sip_addr, u, sizeof(u)),
@@ -347,6 +368,8 @@ cm_free(struct callmgr *cm)
 		event_free(cm->sig_int);
 	if (cm->sweep)
 		event_free(cm->sweep);
+	if (cm->cfg && cm->cfg->enterprise.pid_file && cm->stack)
+		unlink(cm->cfg->enterprise.pid_file);
 	cm_calls_free(cm);
 	cm_trunks_free(cm);
 	cm_registrar_free(cm);

@@ -12,6 +12,7 @@ int cli_cert(int argc, char **argv);
 int cli_itl(int argc, char **argv);
 int cli_callmanager(int argc, char **argv);
 int cli_lab(int argc, char **argv);
+int cli_reload(int argc, char **argv);
 int cli_version(int argc, char **argv);
 
 #endif

@@ -11,6 +11,7 @@ static const struct cli_cmd commands[] = {
     {"cert", "identity certificates, CSRs, a lab CA, trust stores", cli_cert},
     {"itl", "the ITL trust file: build, show, verify", cli_itl},
     {"lab", "set up the guide on loopback and verify it", cli_lab},
+    {"reload", "make a running daemon re-read its configuration", cli_reload},
     {"version", "print the version", cli_version},
 };
 
@@ -18,12 +19,12 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: ngvoice <command> [options]\n\n"
-		   "ngvoice: a secure (NGE) SIP call manager and voicemail "
-		   "server.\n\ncommands:\n");
+	           "ngvoice: a secure (NGE) SIP call manager and voicemail "
+	           "server.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nRun 'ngvoice <command> --help' for the options of one "
-		   "command.\n");
+	           "command.\n");
 }
 
 int

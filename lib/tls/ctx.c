@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -101,7 +102,7 @@ tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o)
 	                                       : TLS1_2_VERSION);
 	SSL_CTX_set_options(
 	    ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-		/*
+	/*
 	 * Idle connections give back their record buffers (about 32 kB each,
 	 * bench/bench_tls.c); phones and trunks stay connected and idle.
 	 */
@@ -111,8 +112,8 @@ tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o)
 	 * sessions; without it OpenSSL fails a client offering a ticket.
 	 */
 	if (server)
-		SSL_CTX_set_session_id_context(ctx,
-		    (const unsigned char *)"ngvoice-sip", 11);
+		SSL_CTX_set_session_id_context(
+		    ctx, (const unsigned char *)"ngvoice-sip", 11);
 	/* The client's order decides (guide); the server only restricts. */
 	SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
 	if (SSL_CTX_set_cipher_list(
@@ -165,17 +166,20 @@ tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o)
 		        (server ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
 		    tls_verify_cb);
 	}
-	if (o->keylog_file) {
-		int err = keylog_open(o->keylog_file);
+	/* SSLKEYLOGFILE, as browsers and curl read it, when nothing is set. */
+	const char *keylog =
+	    o->keylog_file ? o->keylog_file : getenv("SSLKEYLOGFILE");
+	if (keylog && *keylog) {
+		int err = keylog_open(keylog);
 		if (err) {
-			log_err("%s: cannot open key log %s: %s", what,
-			    o->keylog_file, strerror(err));
+			log_err("%s: cannot open key log %s: %s", what, keylog,
+			    strerror(err));
 			goto fail;
 		}
 		SSL_CTX_set_keylog_callback(ctx, keylog_cb);
 		log_warn("%s: TLS session keys are written to %s: anyone who "
 		         "reads it can decrypt the signalling",
-		    what, o->keylog_file);
+		    what, keylog);
 	}
 	*ctxp = ctx;
 	return 0;

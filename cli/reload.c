@@ -1,0 +1,115 @@
+/* ngvoice reload: asks a running daemon to re-read its configuration (SIGHUP). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "conf/conf.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: ngvoice reload --config FILE | --pid-file FILE\n\n"
+	    "Sends SIGHUP to the daemon whose pid_file the configuration "
+	    "names\n([enterprise] pid_file for the call manager). The daemon "
+	    "re-reads the file:\ncertificates, trust stores and TLS Ciphers "
+	    "apply to new connections, open\nconnections keep their "
+	    "sessions. A file with errors is refused and the\nrunning "
+	    "configuration stays (the daemon logs why).\n");
+}
+
+/* The pid_file option of any section of a configuration file. */
+static int
+pid_file_of(const char *config, char *out, size_t sz)
+{
+	struct conf *c;
+	struct conf_err err;
+	char msg[600];
+	int found = 0;
+
+	if (conf_load(&c, config, &err) != 0) {
+		fprintf(stderr, "ngvoice reload: %s\n",
+		    conf_err_str(&err, msg, sizeof(msg)));
+		return -1;
+	}
+	for (size_t i = 0; i < c->nsecs && !found; i++) {
+		for (size_t j = 0; j < c->secs[i].nitems && !found; j++) {
+			if (strcmp(c->secs[i].items[j].key, "pid_file") == 0) {
+				snprintf(
+				    out, sz, "%s", c->secs[i].items[j].val);
+				found = 1;
+			}
+		}
+	}
+	conf_free(c);
+	if (!found) {
+		fprintf(stderr,
+		    "ngvoice reload: %s sets no pid_file: add pid_file = PATH "
+		    "to [enterprise] and restart the daemon once\n",
+		    config);
+		return -1;
+	}
+	return 0;
+}
+
+int
+cli_reload(int argc, char **argv)
+{
+	const char *config = NULL, *pidf = NULL;
+	char path[512];
+	int opt;
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"pid-file", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'p':
+			pidf = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!config == !pidf) {
+		usage(stderr);
+		return 2;
+	}
+	if (config) {
+		if (pid_file_of(config, path, sizeof(path)) != 0)
+			return 1;
+		pidf = path;
+	}
+	FILE *f = fopen(pidf, "r");
+	long pid = 0;
+	if (f == NULL || fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
+		fprintf(stderr, "ngvoice reload: %s: no daemon pid (%s)\n",
+		    pidf, f ? "unreadable content" : strerror(errno));
+		if (f)
+			fclose(f);
+		return 1;
+	}
+	fclose(f);
+	if (kill((pid_t)pid, SIGHUP) != 0) {
+		fprintf(stderr, "ngvoice reload: pid %ld from %s: %s\n", pid,
+		    pidf, strerror(errno));
+		return 1;
+	}
+	printf("reload requested from pid %ld\n", pid);
+	return 0;
+}
