@@ -427,6 +427,23 @@ append_quoted(struct buf *b, struct slice s)
 	buf_append(b, "\"", 1);
 }
 
+/*
+ * True when s may go out inside a quoted-string. A quoted-pair cannot carry
+ * CR or LF (RFC 3261 section 25.1), so a name or URI holding one would end
+ * the header line early; other control characters have no business in a
+ * name, a URI or a cnonce either.
+ */
+static bool
+quotable(struct slice s)
+{
+	for (size_t i = 0; i < s.n; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
 /* Appends an already escaped value (as parsed) inside double quotes. */
 static void
 append_requoted(struct buf *b, struct slice s)
@@ -828,6 +845,10 @@ sip_auth_respond(struct buf *out, const struct sip_auth_params *ch,
 
 	if (out == NULL || ch == NULL || user == NULL || password == NULL ||
 	    method.n == 0 || uri.n == 0 || nc == 0)
+		return EINVAL;
+	/* What goes out quoted must stay inside its quotes (EINVAL). */
+	if (!quotable(slice_cstr(user)) || !quotable(uri) ||
+	    (cnonce != NULL && !quotable(slice_cstr(cnonce))))
 		return EINVAL;
 	if (!ch->digest || !slice_isset(ch->realm) || !slice_isset(ch->nonce))
 		return EBADMSG;

@@ -164,9 +164,10 @@ int sip_auth_verify(const struct sip_auth_server *srv,
  * it, the RFC 2069 form without qop when it offers none; opaque echoed;
  * username hashed when the challenge asks for userhash. nc counts the
  * requests made with this nonce, from 1. cnonce NULL draws a random one.
- * Returns 0, EINVAL, EBADMSG (not Digest, no realm or nonce), ENOTSUP
- * (algorithm, or only qop=auth-int), ENOMEM or EIO; on failure out keeps its
- * length.
+ * Returns 0, EINVAL (also for a user, uri or cnonce holding control
+ * characters, which would break the header), EBADMSG (not Digest, no realm
+ * or nonce), ENOTSUP (algorithm, or only qop=auth-int), ENOMEM or EIO; on
+ * failure out keeps its length.
  */
 int sip_auth_respond(struct buf *out, const struct sip_auth_params *challenge,
     struct slice method, struct slice uri, const char *user,

@@ -28,7 +28,7 @@ lex_init(void)
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9'))
 			cls |= A | T | U | W | C | LEX_HOST | LEX_USER |
-			    LEX_PASS | LEX_PARAM | LEX_HNV;
+			       LEX_PASS | LEX_PARAM | LEX_HNV;
 		if (c >= '0' && c <= '9')
 			cls |= LEX_DIGIT | LEX_HEX;
 		if ((c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))
@@ -46,12 +46,30 @@ lex_init(void)
 	set_chars(";/?:@&=+$,%", C);
 }
 
+/* The octets that end a run of plain characters inside a quoted-string. */
+static const unsigned char quoted_stop[256] = {
+    ['"'] = 1,
+    ['\\'] = 1,
+    ['\r'] = 1,
+    ['\n'] = 1,
+};
+
 const char *
 lex_quoted(const char *p, const char *end)
 {
 	if (p >= end || *p != '"')
 		return NULL;
 	for (p++; p < end; p++) {
+		/* Most octets are plain: skip them four at a time. */
+		while (end - p >= 4 && !quoted_stop[(unsigned char)p[0]] &&
+		       !quoted_stop[(unsigned char)p[1]] &&
+		       !quoted_stop[(unsigned char)p[2]] &&
+		       !quoted_stop[(unsigned char)p[3]])
+			p += 4;
+		while (p < end && !quoted_stop[(unsigned char)*p])
+			p++;
+		if (p == end)
+			break;
 		if (*p == '"')
 			return p + 1;
 		if (*p == '\\') {
@@ -59,7 +77,7 @@ lex_quoted(const char *p, const char *end)
 			if (p + 1 >= end || p[1] == '\r' || p[1] == '\n')
 				return NULL;
 			p++;
-		} else if (*p == '\r' || *p == '\n') {
+		} else {
 			/* Only folded whitespace may break a quoted string. */
 			if (end - p >= 3 && p[0] == '\r' && p[1] == '\n' &&
 			    (p[2] == ' ' || p[2] == '\t'))

@@ -9,48 +9,54 @@
 
 #include "sip/lex.h"
 
+/* Canonical names and their lengths; compact forms are in hdr_compact. */
 struct hdr_name {
 	const char *name;
-	char compact;
+	size_t len;
 };
+#define HDR(s)                                                                 \
+	{                                                                      \
+		.name = (s), .len = sizeof(s) - 1                              \
+	}
 
 static const struct hdr_name hdr_names[SIP_HDR__COUNT] = {
-    [SIP_HDR_ACCEPT] = {"Accept", 0},
-    [SIP_HDR_ALLOW] = {"Allow", 0},
-    [SIP_HDR_ALLOW_EVENTS] = {"Allow-Events", 'u'},
-    [SIP_HDR_AUTHORIZATION] = {"Authorization", 0},
-    [SIP_HDR_CALL_ID] = {"Call-ID", 'i'},
-    [SIP_HDR_CALL_INFO] = {"Call-Info", 0},
-    [SIP_HDR_CONTACT] = {"Contact", 'm'},
-    [SIP_HDR_CONTENT_ENCODING] = {"Content-Encoding", 'e'},
-    [SIP_HDR_CONTENT_LENGTH] = {"Content-Length", 'l'},
-    [SIP_HDR_CONTENT_TYPE] = {"Content-Type", 'c'},
-    [SIP_HDR_CSEQ] = {"CSeq", 0},
-    [SIP_HDR_DATE] = {"Date", 0},
-    [SIP_HDR_DIVERSION] = {"Diversion", 0},
-    [SIP_HDR_EVENT] = {"Event", 'o'},
-    [SIP_HDR_EXPIRES] = {"Expires", 0},
-    [SIP_HDR_FROM] = {"From", 'f'},
-    [SIP_HDR_MAX_FORWARDS] = {"Max-Forwards", 0},
-    [SIP_HDR_MIN_EXPIRES] = {"Min-Expires", 0},
-    [SIP_HDR_PROXY_AUTHENTICATE] = {"Proxy-Authenticate", 0},
-    [SIP_HDR_PROXY_AUTHORIZATION] = {"Proxy-Authorization", 0},
-    [SIP_HDR_PROXY_REQUIRE] = {"Proxy-Require", 0},
-    [SIP_HDR_RECORD_ROUTE] = {"Record-Route", 0},
-    [SIP_HDR_REFER_TO] = {"Refer-To", 'r'},
-    [SIP_HDR_REQUIRE] = {"Require", 0},
-    [SIP_HDR_ROUTE] = {"Route", 0},
-    [SIP_HDR_SERVER] = {"Server", 0},
-    [SIP_HDR_SESSION_EXPIRES] = {"Session-Expires", 'x'},
-    [SIP_HDR_SUBJECT] = {"Subject", 's'},
-    [SIP_HDR_SUBSCRIPTION_STATE] = {"Subscription-State", 0},
-    [SIP_HDR_SUPPORTED] = {"Supported", 'k'},
-    [SIP_HDR_TO] = {"To", 't'},
-    [SIP_HDR_UNSUPPORTED] = {"Unsupported", 0},
-    [SIP_HDR_USER_AGENT] = {"User-Agent", 0},
-    [SIP_HDR_VIA] = {"Via", 'v'},
-    [SIP_HDR_WWW_AUTHENTICATE] = {"WWW-Authenticate", 0},
+    [SIP_HDR_ACCEPT] = HDR("Accept"),
+    [SIP_HDR_ALLOW] = HDR("Allow"),
+    [SIP_HDR_ALLOW_EVENTS] = HDR("Allow-Events"),
+    [SIP_HDR_AUTHORIZATION] = HDR("Authorization"),
+    [SIP_HDR_CALL_ID] = HDR("Call-ID"),
+    [SIP_HDR_CALL_INFO] = HDR("Call-Info"),
+    [SIP_HDR_CONTACT] = HDR("Contact"),
+    [SIP_HDR_CONTENT_ENCODING] = HDR("Content-Encoding"),
+    [SIP_HDR_CONTENT_LENGTH] = HDR("Content-Length"),
+    [SIP_HDR_CONTENT_TYPE] = HDR("Content-Type"),
+    [SIP_HDR_CSEQ] = HDR("CSeq"),
+    [SIP_HDR_DATE] = HDR("Date"),
+    [SIP_HDR_DIVERSION] = HDR("Diversion"),
+    [SIP_HDR_EVENT] = HDR("Event"),
+    [SIP_HDR_EXPIRES] = HDR("Expires"),
+    [SIP_HDR_FROM] = HDR("From"),
+    [SIP_HDR_MAX_FORWARDS] = HDR("Max-Forwards"),
+    [SIP_HDR_MIN_EXPIRES] = HDR("Min-Expires"),
+    [SIP_HDR_PROXY_AUTHENTICATE] = HDR("Proxy-Authenticate"),
+    [SIP_HDR_PROXY_AUTHORIZATION] = HDR("Proxy-Authorization"),
+    [SIP_HDR_PROXY_REQUIRE] = HDR("Proxy-Require"),
+    [SIP_HDR_RECORD_ROUTE] = HDR("Record-Route"),
+    [SIP_HDR_REFER_TO] = HDR("Refer-To"),
+    [SIP_HDR_REQUIRE] = HDR("Require"),
+    [SIP_HDR_ROUTE] = HDR("Route"),
+    [SIP_HDR_SERVER] = HDR("Server"),
+    [SIP_HDR_SESSION_EXPIRES] = HDR("Session-Expires"),
+    [SIP_HDR_SUBJECT] = HDR("Subject"),
+    [SIP_HDR_SUBSCRIPTION_STATE] = HDR("Subscription-State"),
+    [SIP_HDR_SUPPORTED] = HDR("Supported"),
+    [SIP_HDR_TO] = HDR("To"),
+    [SIP_HDR_UNSUPPORTED] = HDR("Unsupported"),
+    [SIP_HDR_USER_AGENT] = HDR("User-Agent"),
+    [SIP_HDR_VIA] = HDR("Via"),
+    [SIP_HDR_WWW_AUTHENTICATE] = HDR("WWW-Authenticate"),
 };
+#undef HDR
 
 const char *
 sip_hdr_name(enum sip_hdr_id id)
@@ -60,30 +66,246 @@ sip_hdr_name(enum sip_hdr_id id)
 	return hdr_names[id].name;
 }
 
+/* ASCII case folding, as strncasecmp() does in the C locale. */
+static inline unsigned char
+ascii_lower(unsigned char c)
+{
+	return (unsigned char)((unsigned)c - 'A' < 26u ? c | 0x20 : c);
+}
+
+/*
+ * True when the n octets at p spell name, which is in lower case, in any
+ * case: strncasecmp() in the C locale, without its call.
+ */
+static inline bool
+name_caseeq(const char *p, const char *name, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ascii_lower((unsigned char)p[i]) != (unsigned char)name[i])
+			return false;
+	}
+	return true;
+}
+
+/* Strips SP, HT, CR and LF from both ends, as slice_trim() does. */
+static inline struct slice
+trim(struct slice s)
+{
+	while (s.n && lex_is_lws(s.p[0])) {
+		s.p++;
+		s.n--;
+	}
+	while (s.n && lex_is_lws(s.p[s.n - 1]))
+		s.n--;
+	return s;
+}
+
+/* Unaligned loads; memcpy() compiles to one move. */
+static inline uint64_t
+load64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint32_t
+load32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint16_t
+load16(const char *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/*
+ * Case-insensitive comparisons of a few octets against a canonical name made
+ * of letters and '-'. A letter has bit 0x40 set, '-' has not: setting bit
+ * 0x20 on both sides where the name has a letter folds case, and maps no
+ * octet but the two cases of that letter onto it; '-' must match exactly.
+ */
+static inline bool
+case_eq64(const char *p, const char *name)
+{
+	uint64_t c = load64(name), fold = (c & 0x4040404040404040u) >> 1;
+
+	return (load64(p) | fold) == (c | fold);
+}
+
+static inline bool
+case_eq32(const char *p, const char *name)
+{
+	uint32_t c = load32(name), fold = (c & 0x40404040u) >> 1;
+
+	return (load32(p) | fold) == (c | fold);
+}
+
+static inline bool
+case_eq16(const char *p, const char *name)
+{
+	uint16_t c = load16(name), fold = (uint16_t)((c & 0x4040u) >> 1);
+
+	return (uint16_t)(load16(p) | fold) == (uint16_t)(c | fold);
+}
+
+/* True when name spells known header id, in any case. */
+static bool
+hdr_name_is(struct slice name, enum sip_hdr_id id)
+{
+	const char *p = name.p, *c = hdr_names[id].name;
+	size_t n = name.n;
+
+	if (n != hdr_names[id].len || n < 2)
+		return false;
+	/* Overlapping loads cover every length without a byte loop. */
+	if (n >= 8) {
+		for (size_t i = 0; i + 8 < n; i += 8) {
+			if (!case_eq64(p + i, c + i))
+				return false;
+		}
+		return case_eq64(p + n - 8, c + n - 8);
+	}
+	if (n >= 4)
+		return case_eq32(p, c) && case_eq32(p + n - 4, c + n - 4);
+	return case_eq16(p, c) && case_eq16(p + n - 2, c + n - 2);
+}
+
+/*
+ * The one known name a header name can be, from its length and first letter
+ * (and the second for Call-ID and Contact); SIP_HDR_OTHER when none. This
+ * runs for every header line, so it must cost a few comparisons, not a scan
+ * of the table.
+ */
+static enum sip_hdr_id
+hdr_candidate(const char *p, size_t n)
+{
+	unsigned char c = ascii_lower((unsigned char)p[0]);
+
+	switch (n) {
+	case 2:
+		return c == 't' ? SIP_HDR_TO : SIP_HDR_OTHER;
+	case 3:
+		return c == 'v' ? SIP_HDR_VIA : SIP_HDR_OTHER;
+	case 4:
+		return c == 'c'   ? SIP_HDR_CSEQ
+		       : c == 'd' ? SIP_HDR_DATE
+		       : c == 'f' ? SIP_HDR_FROM
+		                  : SIP_HDR_OTHER;
+	case 5:
+		return c == 'a'   ? SIP_HDR_ALLOW
+		       : c == 'e' ? SIP_HDR_EVENT
+		       : c == 'r' ? SIP_HDR_ROUTE
+		                  : SIP_HDR_OTHER;
+	case 6:
+		return c == 'a'   ? SIP_HDR_ACCEPT
+		       : c == 's' ? SIP_HDR_SERVER
+		                  : SIP_HDR_OTHER;
+	case 7:
+		switch (c) {
+		case 'c':
+			return ascii_lower((unsigned char)p[1]) == 'a'
+			           ? SIP_HDR_CALL_ID
+			           : SIP_HDR_CONTACT;
+		case 'e':
+			return SIP_HDR_EXPIRES;
+		case 'r':
+			return SIP_HDR_REQUIRE;
+		case 's':
+			return SIP_HDR_SUBJECT;
+		default:
+			return SIP_HDR_OTHER;
+		}
+	case 8:
+		return c == 'r' ? SIP_HDR_REFER_TO : SIP_HDR_OTHER;
+	case 9:
+		return c == 'c'   ? SIP_HDR_CALL_INFO
+		       : c == 'd' ? SIP_HDR_DIVERSION
+		       : c == 's' ? SIP_HDR_SUPPORTED
+		                  : SIP_HDR_OTHER;
+	case 10:
+		return c == 'u' ? SIP_HDR_USER_AGENT : SIP_HDR_OTHER;
+	case 11:
+		return c == 'm'   ? SIP_HDR_MIN_EXPIRES
+		       : c == 'u' ? SIP_HDR_UNSUPPORTED
+		                  : SIP_HDR_OTHER;
+	case 12:
+		switch (c) {
+		case 'a':
+			return SIP_HDR_ALLOW_EVENTS;
+		case 'c':
+			return SIP_HDR_CONTENT_TYPE;
+		case 'm':
+			return SIP_HDR_MAX_FORWARDS;
+		case 'r':
+			return SIP_HDR_RECORD_ROUTE;
+		default:
+			return SIP_HDR_OTHER;
+		}
+	case 13:
+		return c == 'a'   ? SIP_HDR_AUTHORIZATION
+		       : c == 'p' ? SIP_HDR_PROXY_REQUIRE
+		                  : SIP_HDR_OTHER;
+	case 14:
+		return c == 'c' ? SIP_HDR_CONTENT_LENGTH : SIP_HDR_OTHER;
+	case 15:
+		return c == 's' ? SIP_HDR_SESSION_EXPIRES : SIP_HDR_OTHER;
+	case 16:
+		return c == 'c'   ? SIP_HDR_CONTENT_ENCODING
+		       : c == 'w' ? SIP_HDR_WWW_AUTHENTICATE
+		                  : SIP_HDR_OTHER;
+	case 18:
+		return c == 'p'   ? SIP_HDR_PROXY_AUTHENTICATE
+		       : c == 's' ? SIP_HDR_SUBSCRIPTION_STATE
+		                  : SIP_HDR_OTHER;
+	case 19:
+		return c == 'p' ? SIP_HDR_PROXY_AUTHORIZATION : SIP_HDR_OTHER;
+	default:
+		return SIP_HDR_OTHER;
+	}
+}
+
+/* The header a compact form (RFC 3261 7.3.3) stands for, by its letter. */
+static const uint8_t hdr_compact[26] = {
+    ['c' - 'a'] = SIP_HDR_CONTENT_TYPE,
+    ['e' - 'a'] = SIP_HDR_CONTENT_ENCODING,
+    ['f' - 'a'] = SIP_HDR_FROM,
+    ['i' - 'a'] = SIP_HDR_CALL_ID,
+    ['k' - 'a'] = SIP_HDR_SUPPORTED,
+    ['l' - 'a'] = SIP_HDR_CONTENT_LENGTH,
+    ['m' - 'a'] = SIP_HDR_CONTACT,
+    ['o' - 'a'] = SIP_HDR_EVENT,
+    ['r' - 'a'] = SIP_HDR_REFER_TO,
+    ['s' - 'a'] = SIP_HDR_SUBJECT,
+    ['t' - 'a'] = SIP_HDR_TO,
+    ['u' - 'a'] = SIP_HDR_ALLOW_EVENTS,
+    ['v' - 'a'] = SIP_HDR_VIA,
+    ['x' - 'a'] = SIP_HDR_SESSION_EXPIRES,
+};
+
 enum sip_hdr_id
 sip_hdr_lookup(struct slice name)
 {
+	enum sip_hdr_id id;
+
 	if (name.n == 0)
 		return SIP_HDR_OTHER;
 	if (name.n == 1) {
-		char c = (char)(name.p[0] | 0x20);
-		for (int i = 1; i < SIP_HDR__COUNT; i++) {
-			if (hdr_names[i].compact == c)
-				return (enum sip_hdr_id)i;
-		}
-		return SIP_HDR_OTHER;
+		unsigned c = (unsigned char)(name.p[0] | 0x20) - 'a';
+		return c < 26 ? (enum sip_hdr_id)hdr_compact[c] : SIP_HDR_OTHER;
 	}
-	/*
-	 * Few names share a first letter and length; checking both before
-	 * strncasecmp keeps this to about one comparison per header.
-	 */
-	char first = (char)(name.p[0] | 0x20);
-	for (int i = 1; i < SIP_HDR__COUNT; i++) {
-		const char *n = hdr_names[i].name;
-		if ((n[0] | 0x20) == first && strlen(n) == name.n &&
-		    strncasecmp(n, name.p, name.n) == 0)
-			return (enum sip_hdr_id)i;
-	}
+	id = hdr_candidate(name.p, name.n);
+	if (id != SIP_HDR_OTHER && hdr_name_is(name, id))
+		return id;
 	return SIP_HDR_OTHER;
 }
 
@@ -126,8 +348,8 @@ parse_clen(struct slice v, size_t max, size_t *out)
 	uint64_t n;
 	int r;
 
-	v = slice_trim(v);
-	r = slice_u64(v, UINT32_MAX, &n);
+	v = trim(v);
+	r = lex_u64(v.p, v.n, UINT32_MAX, &n);
 	if (r == ERANGE)
 		return EMSGSIZE;
 	if (r)
@@ -147,9 +369,9 @@ line_is_clen(const char *p, const char *end, struct slice *val)
 
 	if (colon == NULL)
 		return false;
-	name = slice_trim(slice_make(p, (size_t)(colon - p)));
-	if (!slice_caseeq_cstr(name, "content-length") &&
-	    !slice_caseeq_cstr(name, "l"))
+	name = trim(slice_make(p, (size_t)(colon - p)));
+	if (!(name.n == 14 && name_caseeq(name.p, "content-length", 14)) &&
+	    !(name.n == 1 && (name.p[0] | 0x20) == 'l'))
 		return false;
 	*val = slice_make(colon + 1, (size_t)(end - colon - 1));
 	return true;
@@ -191,8 +413,8 @@ sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim,
 		if (nl == NULL)
 			break;
 		while (nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t')) {
-			const char *nn = memchr(nl + 1, '\n',
-			    (size_t)(end - nl - 1));
+			const char *nn =
+			    memchr(nl + 1, '\n', (size_t)(end - nl - 1));
 			if (nn == NULL)
 				break;
 			nl = nn;
@@ -248,23 +470,22 @@ parse_request_line(struct sip_msg *m, struct slice l, struct sip_perr *err)
 		perr_set(err, 400, "Malformed method in Request-Line");
 		return EBADMSG;
 	}
-	if (ver.n < 5 || strncasecmp(ver.p, "SIP/", 4) != 0) {
+	if (ver.n < 5 || !name_caseeq(ver.p, "sip/", 4)) {
 		perr_set(err, 400, "Malformed SIP-Version in Request-Line");
 		return EBADMSG;
 	}
-	if (!slice_eq_cstr(slice_make(ver.p + 4, ver.n - 4), "2.0")) {
+	if (ver.n != 7 || memcmp(ver.p + 4, "2.0", 3) != 0) {
 		perr_set(err, 505, "Version Not Supported");
 		return EBADMSG;
 	}
-	for (size_t i = 0; i < m->ruri_s.n; i++) {
-		char c = m->ruri_s.p[i];
-		if (c == ' ' || c == '\t') {
-			perr_set(err, 400, "Whitespace in Request-URI");
-			return EBADMSG;
-		}
-	}
 	if (sip_uri_parse(&m->ruri, m->ruri_s)) {
-		perr_set(err, 400, "Malformed Request-URI");
+		/* A URI that parses holds no SP or HT: look only on failure. */
+		bool ws = memchr(m->ruri_s.p, ' ', m->ruri_s.n) != NULL ||
+		          memchr(m->ruri_s.p, '\t', m->ruri_s.n) != NULL;
+		if (ws)
+			memset(&m->ruri, 0, sizeof(m->ruri));
+		perr_set(err, 400,
+		    ws ? "Whitespace in Request-URI" : "Malformed Request-URI");
 		return EBADMSG;
 	}
 	return 0;
@@ -276,7 +497,7 @@ parse_status_line(struct sip_msg *m, struct slice l, struct sip_perr *err)
 {
 	const char *p = l.p, *end = l.p + l.n;
 
-	if (l.n < 12 || strncasecmp(p, "SIP/2.0 ", 8) != 0) {
+	if (l.n < 12 || !name_caseeq(p, "sip/2.0 ", 8)) {
 		perr_set(err, 0, "Malformed Status-Line");
 		return EBADMSG;
 	}
@@ -288,8 +509,8 @@ parse_status_line(struct sip_msg *m, struct slice l, struct sip_perr *err)
 		perr_set(err, 0, "Malformed Status-Code");
 		return EBADMSG;
 	}
-	m->scode = (uint16_t)((p[0] - '0') * 100 + (p[1] - '0') * 10 +
-	    (p[2] - '0'));
+	m->scode =
+	    (uint16_t)((p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0'));
 	p += 3;
 	if (p < end)
 		p++;
@@ -304,23 +525,32 @@ parse_status_line(struct sip_msg *m, struct slice l, struct sip_perr *err)
 	return 0;
 }
 
-/* True for header ids that may appear only once per message. */
-static bool
-hdr_is_single(enum sip_hdr_id id)
+/* Appends a header to the table, chained to the previous one of its id. */
+static inline void
+hdr_add(struct sip_msg *m, uint16_t *last, struct slice name, struct slice val)
 {
-	switch (id) {
-	case SIP_HDR_CALL_ID:
-	case SIP_HDR_CONTENT_LENGTH:
-	case SIP_HDR_CONTENT_TYPE:
-	case SIP_HDR_CSEQ:
-	case SIP_HDR_EXPIRES:
-	case SIP_HDR_FROM:
-	case SIP_HDR_MAX_FORWARDS:
-	case SIP_HDR_TO:
-		return true;
-	default:
-		return false;
+	struct sip_hdr *h = &m->hdr[m->hdrc];
+	enum sip_hdr_id id = sip_hdr_lookup(name);
+
+	h->name = name;
+	h->val = val;
+	h->id = (uint16_t)id;
+	h->next = 0;
+	m->hdrc++;
+	if (id != SIP_HDR_OTHER) {
+		if (last[id])
+			m->hdr[last[id] - 1].next = (uint16_t)m->hdrc;
+		else
+			m->first[id] = (uint16_t)m->hdrc;
+		last[id] = (uint16_t)m->hdrc;
+		m->count[id]++;
 	}
+}
+
+static inline unsigned
+max_headers(const struct sip_limits *lim)
+{
+	return lim->max_headers < SIP_HDR_CAP ? lim->max_headers : SIP_HDR_CAP;
 }
 
 /* Splits the header section into the header table. */
@@ -328,8 +558,7 @@ static int
 split_headers(struct sip_msg *m, const char *p, const char *end,
     const struct sip_limits *lim, struct sip_perr *err)
 {
-	unsigned maxh = lim->max_headers < SIP_HDR_CAP ? lim->max_headers
-						       : SIP_HDR_CAP;
+	unsigned maxh = max_headers(lim);
 	uint16_t last[SIP_HDR__COUNT];
 	int rc = 0;
 
@@ -349,11 +578,11 @@ split_headers(struct sip_msg *m, const char *p, const char *end,
 		}
 		/* Folding: a line starting with SP or HT continues this one. */
 		while (nl + 1 < end && (nl[1] == ' ' || nl[1] == '\t')) {
-			const char *nn = memchr(nl + 1, '\n',
-			    (size_t)(end - nl - 1));
+			const char *nn =
+			    memchr(nl + 1, '\n', (size_t)(end - nl - 1));
 			if (nn == NULL || nn[-1] != '\r') {
-				perr_set(err, 400,
-				    "Header line not ended by CRLF");
+				perr_set(
+				    err, 400, "Header line not ended by CRLF");
 				return EBADMSG;
 			}
 			nl = nn;
@@ -367,30 +596,60 @@ split_headers(struct sip_msg *m, const char *p, const char *end,
 			p = nl + 1;
 			continue;
 		}
-		val = slice_trim(slice_make(colon + 1,
-		    (size_t)(nl - 1 - colon - 1)));
+		val = trim(slice_make(colon + 1, (size_t)(nl - 1 - colon - 1)));
 		if (m->hdrc >= maxh) {
 			perr_set(err, 400, "More than %u header lines", maxh);
 			return EBADMSG;
 		}
-		struct sip_hdr *h = &m->hdr[m->hdrc];
-		enum sip_hdr_id id = sip_hdr_lookup(name);
-		h->name = name;
-		h->val = val;
-		h->id = (uint16_t)id;
-		h->next = 0;
-		m->hdrc++;
-		if (id != SIP_HDR_OTHER) {
-			if (last[id])
-				m->hdr[last[id] - 1].next = (uint16_t)m->hdrc;
-			else
-				m->first[id] = (uint16_t)m->hdrc;
-			last[id] = (uint16_t)m->hdrc;
-			m->count[id]++;
-		}
+		hdr_add(m, last, name, val);
 		p = nl + 1;
 	}
 	return rc;
+}
+
+/*
+ * The usual header section in one pass: lines that all end in CRLF, each a
+ * well-formed header, up to a blank line that ends before limit. Fills the
+ * table as split_headers() does and sets *blank to the blank line. At
+ * anything else (an error to report, a datagram without the blank line, a
+ * limit reached) it returns false, and the caller resets the table and takes
+ * the exact path, which finds the same problem and reports it in order.
+ */
+static bool
+split_fast(struct sip_msg *m, const char *p, const char *limit, unsigned maxh,
+    const char **blank)
+{
+	uint16_t last[SIP_HDR__COUNT];
+
+	memset(last, 0, sizeof(last));
+	for (;;) {
+		const char *nl, *colon, *ne;
+
+		if (limit - p < 2)
+			return false;
+		if (p[0] == '\r' && p[1] == '\n') {
+			*blank = p;
+			return true;
+		}
+		if (*p == ' ' || *p == '\t')
+			return false;
+		nl = memchr(p, '\n', (size_t)(limit - p));
+		if (nl == NULL || nl == p || nl[-1] != '\r')
+			return false;
+		while (nl + 1 < limit && (nl[1] == ' ' || nl[1] == '\t')) {
+			nl = memchr(nl + 1, '\n', (size_t)(limit - nl - 1));
+			if (nl == NULL || nl[-1] != '\r')
+				return false;
+		}
+		ne = lex_token(p, nl);
+		colon = lex_skip_lws(ne, nl - 1);
+		if (ne == p || colon >= nl - 1 || *colon != ':' ||
+		    m->hdrc >= maxh)
+			return false;
+		hdr_add(m, last, slice_make(p, (size_t)(ne - p)),
+		    trim(slice_make(colon + 1, (size_t)(nl - 1 - colon - 1))));
+		p = nl + 1;
+	}
 }
 
 const struct sip_hdr *
@@ -426,6 +685,14 @@ sip_msg_hdr_byname(const struct sip_msg *m, const char *name)
 	return NULL;
 }
 
+/* The octets that matter when splitting a comma-separated list. */
+static const unsigned char list_stop[256] = {
+    ['"'] = 1,
+    ['<'] = 1,
+    ['>'] = 1,
+    [','] = 1,
+};
+
 bool
 sip_list_next(struct slice *rest, struct slice *v)
 {
@@ -441,7 +708,14 @@ sip_list_next(struct slice *rest, struct slice *v)
 		p++; /* empty list elements are skipped (RFC 7230-style) */
 	}
 	s = p;
+	/* Without a comma the rest is one value: the usual Via or Contact. */
+	if (memchr(p, ',', (size_t)(end - p)) == NULL)
+		p = end;
 	while (p < end) {
+		if (!list_stop[(unsigned char)*p]) {
+			p++;
+			continue;
+		}
 		if (*p == '"') {
 			const char *q = lex_quoted(p, end);
 			p = q ? q : end;
@@ -455,7 +729,7 @@ sip_list_next(struct slice *rest, struct slice *v)
 			break;
 		p++;
 	}
-	*v = slice_trim(slice_make(s, (size_t)(p - s)));
+	*v = trim(slice_make(s, (size_t)(p - s)));
 	if (p < end)
 		p++;
 	*rest = slice_make(p, (size_t)(end - p));
@@ -463,8 +737,8 @@ sip_list_next(struct slice *rest, struct slice *v)
 }
 
 void
-sip_values_init(struct sip_values *it, const struct sip_msg *m,
-    enum sip_hdr_id id)
+sip_values_init(
+    struct sip_values *it, const struct sip_msg *m, enum sip_hdr_id id)
 {
 	it->m = m;
 	it->h = sip_msg_hdr(m, id);
@@ -503,10 +777,14 @@ sip_method_eq(struct slice m, const char *name)
 	return slice_eq_cstr(m, name);
 }
 
-/* Parses one generic-param: token [ = ( token / host / quoted-string ) ]. */
+/*
+ * Parses one generic-param: token [ = ( token / host / quoted-string ) ].
+ * Sets *odd when a [...] value holds ';' or whitespace, where
+ * sip_param_get() would end the value early.
+ */
 static const char *
-param_one(const char *p, const char *end, struct slice *name,
-    struct slice *val)
+param_one(const char *p, const char *end, struct slice *name, struct slice *val,
+    bool *odd)
 {
 	const char *ns = p;
 
@@ -527,12 +805,16 @@ param_one(const char *p, const char *end, struct slice *name,
 			const char *rb = memchr(q, ']', (size_t)(end - q));
 			if (rb == NULL)
 				return NULL;
+			for (const char *r = q; r < rb; r++) {
+				if (*r == ';' || lex_is_lws(*r))
+					*odd = true;
+			}
 			q = rb + 1;
 		} else {
 			/* token, or an IPv6 address as in received=::1 */
-			while (q < end && (lex_is((unsigned char)*q, LEX_TOKEN) ||
-					      *q == ':'))
-				q++;
+			q = lex_token(q, end);
+			while (q < end && *q == ':')
+				q = lex_token(q + 1, end);
 			if (q == vs)
 				return NULL;
 		}
@@ -542,23 +824,57 @@ param_one(const char *p, const char *end, struct slice *name,
 	return p;
 }
 
-int
-sip_params_check(struct slice params)
+/* A parameter that params_scan() looks up; name is lower case. */
+struct param_want {
+	const char *name;
+	size_t len;
+	struct slice val;
+	bool found;
+};
+
+/*
+ * Checks a parameter list as sip_params_check() does and, in the same pass,
+ * finds the first value of each wanted name as sip_param_get() would, so that
+ * a Via or an address is walked once instead of once per parameter.
+ */
+static int
+params_scan(struct slice params, struct param_want *want, size_t nwant)
 {
 	const char *p = params.p, *end = params.p + params.n;
 	struct slice n, v;
+	bool odd = false;
 
 	for (;;) {
 		p = lex_skip_lws(p, end);
 		if (p >= end)
-			return 0;
+			break;
 		if (*p != ';')
 			return EBADMSG;
 		p = lex_skip_lws(p + 1, end);
-		p = param_one(p, end, &n, &v);
+		p = param_one(p, end, &n, &v, &odd);
 		if (p == NULL)
 			return EBADMSG;
+		for (size_t i = 0; i < nwant; i++) {
+			if (!want[i].found && n.n == want[i].len &&
+			    name_caseeq(n.p, want[i].name, n.n)) {
+				want[i].val = v;
+				want[i].found = true;
+			}
+		}
 	}
+	if (odd) {
+		/* Rare: let sip_param_get() itself say what it finds. */
+		for (size_t i = 0; i < nwant; i++)
+			want[i].found = sip_param_get(params, want[i].name,
+			                    &want[i].val) == 0;
+	}
+	return 0;
+}
+
+int
+sip_params_check(struct slice params)
+{
+	return params_scan(params, NULL, 0);
 }
 
 int
@@ -567,7 +883,7 @@ sip_addr_parse(struct sip_addr *a, struct slice s)
 	const char *p, *end, *us, *ue;
 
 	memset(a, 0, sizeof(*a));
-	s = slice_trim(s);
+	s = trim(s);
 	a->raw = s;
 	p = s.p;
 	end = s.p + s.n;
@@ -590,7 +906,7 @@ sip_addr_parse(struct sip_addr *a, struct slice s)
 		p = lex_skip_lws(q, end);
 		if (p >= end || *p != '<')
 			return EBADMSG;
-	} else {
+	} else if (*p != '<') {
 		/* name-addr with a token display name, or a plain addr-spec */
 		const char *lt = memchr(p, '<', s.n);
 		const char *semi = memchr(p, ';', s.n);
@@ -603,8 +919,8 @@ sip_addr_parse(struct sip_addr *a, struct slice s)
 				q = lex_skip_lws(t, lt);
 			}
 			if (lt > p)
-				a->dname = slice_trim(
-				    slice_make(p, (size_t)(lt - p)));
+				a->dname =
+				    trim(slice_make(p, (size_t)(lt - p)));
 			p = lt;
 		}
 	}
@@ -623,7 +939,7 @@ sip_addr_parse(struct sip_addr *a, struct slice s)
 		us = p;
 		ue = p;
 		while (ue < end && *ue != ';' && *ue != ' ' && *ue != '\t' &&
-		    *ue != '\r')
+		       *ue != '\r')
 			ue++;
 		p = ue;
 	}
@@ -631,10 +947,10 @@ sip_addr_parse(struct sip_addr *a, struct slice s)
 	if (sip_uri_parse(&a->uri, a->uri_s))
 		return EBADMSG;
 	a->params = slice_make(p, (size_t)(end - p));
-	if (sip_params_check(a->params))
+	struct param_want tag = {"tag", 3, SLICE_NULL, false};
+	if (params_scan(a->params, &tag, 1))
 		return EBADMSG;
-	if (sip_param_get(a->params, "tag", &a->tag) != 0)
-		a->tag = SLICE_NULL;
+	a->tag = tag.found ? tag.val : SLICE_NULL;
 	return 0;
 }
 
@@ -644,7 +960,7 @@ sip_via_parse(struct sip_via *v, struct slice s)
 	const char *p, *end, *t;
 
 	memset(v, 0, sizeof(*v));
-	s = slice_trim(s);
+	s = trim(s);
 	v->raw = s;
 	p = s.p;
 	end = s.p + s.n;
@@ -682,8 +998,7 @@ sip_via_parse(struct sip_via *v, struct slice s)
 			return EBADMSG;
 		p = rb + 1;
 	} else {
-		while (p < end && lex_is((unsigned char)*p, LEX_HOST))
-			p++;
+		p = lex_span(p, end, LEX_HOST);
 	}
 	const char *he = p;
 	const char *q = lex_skip_lws(p, end);
@@ -693,8 +1008,7 @@ sip_via_parse(struct sip_via *v, struct slice s)
 		while (q < end && lex_is((unsigned char)*q, LEX_DIGIT))
 			q++;
 		uint64_t port;
-		if (slice_u64(slice_make(ps, (size_t)(q - ps)), 65535, &port) ||
-		    port == 0)
+		if (lex_u64(ps, (size_t)(q - ps), 65535, &port) || port == 0)
 			return EBADMSG;
 		v->port = (uint16_t)port;
 		p = q;
@@ -712,16 +1026,17 @@ sip_via_parse(struct sip_via *v, struct slice s)
 	}
 
 	v->params = slice_make(p, (size_t)(end - p));
-	if (sip_params_check(v->params))
+	struct param_want want[] = {
+	    {"branch", 6, SLICE_NULL, false},
+	    {"received", 8, SLICE_NULL, false},
+	    {"rport", 5, SLICE_NULL, false},
+	};
+	if (params_scan(v->params, want, 3))
 		return EBADMSG;
-	if (sip_param_get(v->params, "branch", &v->branch) != 0)
-		v->branch = SLICE_NULL;
-	if (sip_param_get(v->params, "received", &v->received) != 0)
-		v->received = SLICE_NULL;
-	if (sip_param_get(v->params, "rport", &v->rport) == 0)
-		v->has_rport = true;
-	else
-		v->rport = SLICE_NULL;
+	v->branch = want[0].found ? want[0].val : SLICE_NULL;
+	v->received = want[1].found ? want[1].val : SLICE_NULL;
+	v->has_rport = want[2].found;
+	v->rport = want[2].found ? want[2].val : SLICE_NULL;
 	return 0;
 }
 
@@ -737,7 +1052,7 @@ sip_cseq_parse(struct sip_cseq *c, struct slice s)
 	while (p < end && lex_is((unsigned char)*p, LEX_DIGIT))
 		p++;
 	/* RFC 3261 8.1.1.5: the sequence number MUST be less than 2**31. */
-	if (slice_u64(slice_make(ds, (size_t)(p - ds)), 0x7fffffffu, &n))
+	if (lex_u64(ds, (size_t)(p - ds), 0x7fffffffu, &n))
 		return EBADMSG;
 	const char *ms = lex_skip_lws(p, end);
 	if (ms == p)
@@ -824,8 +1139,22 @@ static int
 check_headers(struct sip_msg *m, struct sip_perr *err)
 {
 	static const enum sip_hdr_id required[] = {
-	    SIP_HDR_VIA, SIP_HDR_FROM, SIP_HDR_TO, SIP_HDR_CALL_ID,
+	    SIP_HDR_VIA,
+	    SIP_HDR_FROM,
+	    SIP_HDR_TO,
+	    SIP_HDR_CALL_ID,
 	    SIP_HDR_CSEQ,
+	};
+	/* Headers that may appear only once, in id order. */
+	static const enum sip_hdr_id single[] = {
+	    SIP_HDR_CALL_ID,
+	    SIP_HDR_CONTENT_LENGTH,
+	    SIP_HDR_CONTENT_TYPE,
+	    SIP_HDR_CSEQ,
+	    SIP_HDR_EXPIRES,
+	    SIP_HDR_FROM,
+	    SIP_HDR_MAX_FORWARDS,
+	    SIP_HDR_TO,
 	};
 	uint16_t st = m->req ? 400 : 0;
 	const struct sip_hdr *h;
@@ -838,10 +1167,10 @@ check_headers(struct sip_msg *m, struct sip_perr *err)
 			return EBADMSG;
 		}
 	}
-	for (int id = 1; id < SIP_HDR__COUNT; id++) {
-		if (m->count[id] > 1 && hdr_is_single((enum sip_hdr_id)id)) {
+	for (size_t i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
+		if (m->count[single[i]] > 1) {
 			perr_set(err, st, "Multiple %s headers",
-			    sip_hdr_name((enum sip_hdr_id)id));
+			    sip_hdr_name(single[i]));
 			return EBADMSG;
 		}
 	}
@@ -876,9 +1205,12 @@ check_headers(struct sip_msg *m, struct sip_perr *err)
 		return EBADMSG;
 	}
 	m->callid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->val;
-	for (size_t i = 0; i < m->callid.n; i++) {
-		unsigned char c = (unsigned char)m->callid.p[i];
-		if (!lex_is(c, LEX_WORD) && c != '@') {
+	/* callid = word [ "@" word ]: checked as word and '@' octets. */
+	for (const char *p = m->callid.p, *end = p + m->callid.n;; p++) {
+		p = lex_span(p, end, LEX_WORD);
+		if (p == end)
+			break;
+		if (*p != '@') {
 			perr_set(err, st, "Malformed Call-ID header");
 			return EBADMSG;
 		}
@@ -896,7 +1228,8 @@ check_headers(struct sip_msg *m, struct sip_perr *err)
 		return EBADMSG;
 	}
 	if ((h = sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS)) != NULL) {
-		if (slice_u64(slice_trim(h->val), 255, &n)) {
+		struct slice v = trim(h->val);
+		if (lex_u64(v.p, v.n, 255, &n)) {
 			perr_set(err, st, "Malformed Max-Forwards header");
 			return EBADMSG;
 		}
@@ -904,7 +1237,8 @@ check_headers(struct sip_msg *m, struct sip_perr *err)
 		m->has_maxfwd = true;
 	}
 	if ((h = sip_msg_hdr(m, SIP_HDR_EXPIRES)) != NULL) {
-		if (slice_u64(slice_trim(h->val), UINT32_MAX, &n)) {
+		struct slice v = trim(h->val);
+		if (lex_u64(v.p, v.n, UINT32_MAX, &n)) {
 			perr_set(err, st, "Malformed Expires header");
 			return EBADMSG;
 		}
@@ -963,41 +1297,54 @@ sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, bool stream,
 	sl = len < lim->max_start_line + 2 ? len : lim->max_start_line + 2;
 	nl = memchr(buf, '\n', sl);
 	if (nl == NULL || nl == buf || nl[-1] != '\r') {
-		perr_set(err, 0, nl ? "Start line not ended by CRLF"
-				    : "Start line too long or unterminated");
+		perr_set(err, 0,
+		    nl ? "Start line not ended by CRLF"
+		       : "Start line too long or unterminated");
 		return EBADMSG;
 	}
 	struct slice start = slice_make(buf, (size_t)(nl - 1 - buf));
-	m->req = !(start.n >= 4 && strncasecmp(buf, "SIP/", 4) == 0);
+	m->req = !(start.n >= 4 && name_caseeq(buf, "sip/", 4));
 
 	size_t scan = len < lim->max_header_bytes ? len : lim->max_header_bytes;
-	hend = find_hdr_end(buf, scan);
-	if (hend == 0) {
-		/* A datagram may end right after the last header's CRLF. */
-		if (!stream && len <= lim->max_header_bytes && len >= 2 &&
-		    buf[len - 2] == '\r' && buf[len - 1] == '\n') {
-			hend = len;
-		} else {
-			perr_set(err, m->req ? 400 : 0,
-			    len >= lim->max_header_bytes
-				? "Header section too large"
-				: "Header section not terminated");
-			return EBADMSG;
-		}
-	}
+	const char *hp = nl + 1, *he;
+	int hrc = 0;
 
-	rc = m->req ? parse_request_line(m, start, err)
-		    : parse_status_line(m, start, err);
-	/*
-	 * Header lines run from after the start line to the blank line; when a
-	 * datagram ends without one, to its end.
-	 */
-	const char *hp = nl + 1;
-	const char *he = hend == len && !ends_blank(buf, len) ? buf + len
-							       : buf + hend - 2;
-	if (hp > he)
-		hp = he;
-	int hrc = split_headers(m, hp, he, lim, err);
+	if (split_fast(m, hp, buf + scan, max_headers(lim), &he)) {
+		hend = (size_t)(he + 2 - buf);
+		rc = m->req ? parse_request_line(m, start, err)
+		            : parse_status_line(m, start, err);
+	} else {
+		m->hdrc = 0;
+		memset(m->first, 0, sizeof(m->first));
+		memset(m->count, 0, sizeof(m->count));
+		hend = find_hdr_end(buf, scan);
+		if (hend == 0) {
+			/* A datagram may end right after the last header's CRLF. */
+			if (!stream && len <= lim->max_header_bytes &&
+			    len >= 2 && buf[len - 2] == '\r' &&
+			    buf[len - 1] == '\n') {
+				hend = len;
+			} else {
+				perr_set(err, m->req ? 400 : 0,
+				    len >= lim->max_header_bytes
+				        ? "Header section too large"
+				        : "Header section not terminated");
+				return EBADMSG;
+			}
+		}
+
+		rc = m->req ? parse_request_line(m, start, err)
+		            : parse_status_line(m, start, err);
+		/*
+		 * Header lines run from after the start line to the blank
+		 * line; when a datagram ends without one, to its end.
+		 */
+		he = hend == len && !ends_blank(buf, len) ? buf + len
+		                                          : buf + hend - 2;
+		if (hp > he)
+			hp = he;
+		hrc = split_headers(m, hp, he, lim, err);
+	}
 
 	/*
 	 * A client matches a response by its top Via and CSeq (RFC 3261

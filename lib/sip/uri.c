@@ -7,91 +7,122 @@
 
 #include "sip/lex.h"
 
+/* True when p, at '%', starts a %HH escape before end. */
+static inline bool
+is_escape(const char *p, const char *end)
+{
+	return end - p >= 3 && lex_is((unsigned char)p[1], LEX_HEX) &&
+	       lex_is((unsigned char)p[2], LEX_HEX);
+}
+
 /* Checks that s holds only chars of cls or valid %HH escapes. */
 static bool
 check_escaped(struct slice s, unsigned cls)
 {
-	for (size_t i = 0; i < s.n; i++) {
-		unsigned char c = (unsigned char)s.p[i];
-		if (c == '%') {
-			if (s.n - i < 3 || !lex_is((unsigned char)s.p[i + 1], LEX_HEX) ||
-			    !lex_is((unsigned char)s.p[i + 2], LEX_HEX))
+	const char *p = s.p, *end = s.p + s.n;
+	/* A '%' is always an escape, even where cls holds it (uric). */
+	bool pct_in_cls = lex_is('%', cls);
+
+	while (p < end) {
+		if (*p == '%') {
+			if (!is_escape(p, end))
 				return false;
-			i += 2;
-		} else if (!lex_is(c, cls)) {
+			p += 3;
+		} else if (!lex_is((unsigned char)*p, cls)) {
 			return false;
+		} else {
+			p = pct_in_cls ? p + 1 : lex_span(p + 1, end, cls);
 		}
 	}
 	return true;
 }
 
-/* Parses host[:port] (hostname, IPv4 or [IPv6]) filling the whole slice. */
-static int
-parse_hostport(struct sip_uri *u, struct slice s)
+/*
+ * Parses host[:port] (hostname, IPv4 or [IPv6]) from p; it must end at ';',
+ * '?' or end. Returns where it ends, or NULL when it is malformed.
+ */
+static const char *
+parse_hostport(struct sip_uri *u, const char *p, const char *end)
 {
-	const char *p = s.p, *end = s.p + s.n;
+	uint64_t port = 0;
 
 	if (p >= end)
-		return EBADMSG;
+		return NULL;
 	if (*p == '[') {
-		const char *q = memchr(p, ']', (size_t)(end - p));
+		/* An IPv6 reference holds neither ';' nor '?'. */
+		const char *hend = p, *q;
+		while (hend < end && *hend != ';' && *hend != '?')
+			hend++;
+		q = memchr(p, ']', (size_t)(hend - p));
 		if (q == NULL || q == p + 1)
-			return EBADMSG;
+			return NULL;
 		for (const char *r = p + 1; r < q; r++) {
 			if (!lex_is((unsigned char)*r, LEX_HEX) && *r != ':' &&
 			    *r != '.')
-				return EBADMSG;
+				return NULL;
 		}
 		u->host = slice_make(p + 1, (size_t)(q - p - 1));
 		u->ipv6 = true;
 		p = q + 1;
 	} else {
 		const char *h = p;
-		while (p < end && lex_is((unsigned char)*p, LEX_HOST))
-			p++;
+		p = lex_span(p, end, LEX_HOST);
 		if (p == h)
-			return EBADMSG;
+			return NULL;
 		u->host = slice_make(h, (size_t)(p - h));
 	}
-	if (p < end) {
-		uint64_t port;
-		if (*p != ':')
-			return EBADMSG;
-		p++;
-		if (slice_u64(slice_make(p, (size_t)(end - p)), 65535, &port) ||
-		    port == 0)
-			return EBADMSG;
-		u->port = (uint16_t)port;
+	if (p < end && *p == ':') {
+		const char *ds = ++p;
+		while (p < end && lex_is((unsigned char)*p, LEX_DIGIT))
+			p++;
+		if (lex_u64(ds, (size_t)(p - ds), 65535, &port) || port == 0)
+			return NULL;
 	}
-	return 0;
+	if (p < end && *p != ';' && *p != '?')
+		return NULL;
+	u->port = (uint16_t)port;
+	return p;
 }
 
-/* Validates ;name[=value] URI parameters (RFC 3261 uri-parameters). */
+/*
+ * Advances over paramchar octets (param-unreserved / unreserved / escaped);
+ * returns the first other octet, or NULL at a broken escape.
+ */
+static const char *
+skip_paramchars(const char *p, const char *end)
+{
+	for (;;) {
+		p = lex_span(p, end, LEX_PARAM | LEX_UNRES);
+		if (p >= end || *p != '%')
+			return p;
+		if (!is_escape(p, end))
+			return NULL;
+		p += 3;
+	}
+}
+
+/*
+ * Validates ;name[=value] URI parameters (RFC 3261 uri-parameters): names
+ * and values non-empty, of paramchars, one pass over the octets.
+ */
 static bool
 check_uri_params(struct slice s)
 {
-	const char *p = s.p, *end = s.p + s.n;
+	const char *p = s.p, *end = s.p + s.n, *q;
 
 	while (p < end) {
-		const char *q;
 		if (*p != ';')
 			return false;
-		p++;
-		q = p;
-		while (q < end && *q != ';')
-			q++;
-		struct slice one = slice_make(p, (size_t)(q - p));
-		ptrdiff_t eq = slice_chr(one, '=');
-		struct slice name = eq < 0 ? one : slice_make(one.p, (size_t)eq);
-		if (name.n == 0 || !check_escaped(name, LEX_PARAM | LEX_UNRES))
+		q = skip_paramchars(p + 1, end);
+		if (q == NULL || q == p + 1)
 			return false;
-		if (eq >= 0) {
-			struct slice v = slice_make(one.p + eq + 1,
-			    one.n - (size_t)eq - 1);
-			if (v.n == 0 || !check_escaped(v, LEX_PARAM | LEX_UNRES))
-				return false;
-		}
 		p = q;
+		if (p < end && *p == '=') {
+			q = skip_paramchars(p + 1, end);
+			if (q == NULL || q == p + 1)
+				return false;
+			p = q;
+		}
 	}
 	return true;
 }
@@ -111,11 +142,11 @@ check_uri_headers(struct slice s)
 		ptrdiff_t eq = slice_chr(one, '=');
 		if (eq <= 0)
 			return false;
-		if (!check_escaped(slice_make(one.p, (size_t)eq),
-			LEX_HNV | LEX_UNRES) ||
-		    !check_escaped(slice_make(one.p + eq + 1,
-					   one.n - (size_t)eq - 1),
-			LEX_HNV | LEX_UNRES))
+		if (!check_escaped(
+		        slice_make(one.p, (size_t)eq), LEX_HNV | LEX_UNRES) ||
+		    !check_escaped(
+		        slice_make(one.p + eq + 1, one.n - (size_t)eq - 1),
+		        LEX_HNV | LEX_UNRES))
 			return false;
 		if (q == end)
 			break;
@@ -133,15 +164,14 @@ parse_sip(struct sip_uri *u, const char *p, const char *end)
 	at = memchr(p, '@', (size_t)(end - p));
 	if (at) {
 		const char *colon = memchr(p, ':', (size_t)(at - p));
-		struct slice user = slice_make(p,
-		    (size_t)((colon ? colon : at) - p));
-		if (user.n == 0 ||
-		    !check_escaped(user, LEX_UNRES | LEX_USER))
+		struct slice user =
+		    slice_make(p, (size_t)((colon ? colon : at) - p));
+		if (user.n == 0 || !check_escaped(user, LEX_UNRES | LEX_USER))
 			return EBADMSG;
 		u->user = user;
 		if (colon) {
-			u->password = slice_make(colon + 1,
-			    (size_t)(at - colon - 1));
+			u->password =
+			    slice_make(colon + 1, (size_t)(at - colon - 1));
 			if (!check_escaped(u->password, LEX_UNRES | LEX_PASS))
 				return EBADMSG;
 		}
@@ -150,11 +180,9 @@ parse_sip(struct sip_uri *u, const char *p, const char *end)
 		hp = p;
 	}
 
-	/* hostport ends at ';' or '?' (an IPv6 reference holds neither). */
-	hend = hp;
-	while (hend < end && *hend != ';' && *hend != '?')
-		hend++;
-	if (parse_hostport(u, slice_make(hp, (size_t)(hend - hp))))
+	/* hostport ends at ';' or '?'. */
+	hend = parse_hostport(u, hp, end);
+	if (hend == NULL)
 		return EBADMSG;
 
 	q = hend;
@@ -176,6 +204,19 @@ parse_sip(struct sip_uri *u, const char *p, const char *end)
 	return 0;
 }
 
+/* True when a scheme is the lower-case name, in any case. */
+static inline bool
+scheme_is(struct slice s, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < s.n && name[i]; i++) {
+		if ((s.p[i] | 0x20) != name[i])
+			return false;
+	}
+	return i == s.n && name[i] == '\0';
+}
+
 int
 sip_uri_parse(struct sip_uri *u, struct slice s)
 {
@@ -185,6 +226,21 @@ sip_uri_parse(struct sip_uri *u, struct slice s)
 	u->raw = s;
 	if (s.n == 0)
 		return EBADMSG;
+
+	/* Nearly every URI is sip: or sips:, which need no scan for ':'. */
+	if (s.n >= 4 && (p[0] | 0x20) == 's' && (p[1] | 0x20) == 'i' &&
+	    (p[2] | 0x20) == 'p') {
+		if (p[3] == ':') {
+			u->scheme = SIP_URI_SIP;
+			u->scheme_s = slice_make(p, 3);
+			return parse_sip(u, p + 4, end);
+		}
+		if (s.n >= 5 && (p[3] | 0x20) == 's' && p[4] == ':') {
+			u->scheme = SIP_URI_SIPS;
+			u->scheme_s = slice_make(p, 4);
+			return parse_sip(u, p + 5, end);
+		}
+	}
 
 	/* scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
 	colon = memchr(p, ':', s.n);
@@ -200,30 +256,40 @@ sip_uri_parse(struct sip_uri *u, struct slice s)
 	u->scheme_s = slice_make(p, (size_t)(colon - p));
 	p = colon + 1;
 
-	if (slice_caseeq_cstr(u->scheme_s, "sip")) {
+	if (scheme_is(u->scheme_s, "sip")) {
 		u->scheme = SIP_URI_SIP;
 		return parse_sip(u, p, end);
 	}
-	if (slice_caseeq_cstr(u->scheme_s, "sips")) {
+	if (scheme_is(u->scheme_s, "sips")) {
 		u->scheme = SIP_URI_SIPS;
 		return parse_sip(u, p, end);
 	}
 
-	u->scheme = slice_caseeq_cstr(u->scheme_s, "tel") ? SIP_URI_TEL
-							  : SIP_URI_OTHER;
+	u->scheme = scheme_is(u->scheme_s, "tel") ? SIP_URI_TEL : SIP_URI_OTHER;
 	u->opaque = slice_make(p, (size_t)(end - p));
 	if (u->opaque.n == 0 || !check_escaped(u->opaque, LEX_URIC | LEX_UNRES))
 		return EBADMSG;
 	if (u->scheme == SIP_URI_TEL) {
 		ptrdiff_t semi = slice_chr(u->opaque, ';');
 		u->user = semi < 0 ? u->opaque
-				   : slice_make(u->opaque.p, (size_t)semi);
+		                   : slice_make(u->opaque.p, (size_t)semi);
 		if (semi >= 0)
-			u->params = slice_make(u->opaque.p + semi,
-			    u->opaque.n - (size_t)semi);
+			u->params = slice_make(
+			    u->opaque.p + semi, u->opaque.n - (size_t)semi);
 	}
 	return 0;
 }
+
+/* Octets that end a parameter name (PSTOP_NAME) or an unquoted value. */
+enum { PSTOP_NAME = 1, PSTOP_VALUE = 2 };
+static const unsigned char param_stop[256] = {
+    [';'] = PSTOP_NAME | PSTOP_VALUE,
+    ['='] = PSTOP_NAME,
+    [' '] = PSTOP_NAME | PSTOP_VALUE,
+    ['\t'] = PSTOP_NAME | PSTOP_VALUE,
+    ['\r'] = PSTOP_NAME | PSTOP_VALUE,
+    ['\n'] = PSTOP_NAME | PSTOP_VALUE,
+};
 
 int
 sip_param_get(struct slice params, const char *name, struct slice *val)
@@ -242,7 +308,7 @@ sip_param_get(struct slice params, const char *name, struct slice *val)
 		if (p < end && *p == ';')
 			p = lex_skip_lws(p + 1, end);
 		ns = p;
-		while (p < end && *p != ';' && *p != '=' && !lex_is_lws(*p))
+		while (p < end && !(param_stop[(unsigned char)*p] & PSTOP_NAME))
 			p++;
 		ne = p;
 		p = lex_skip_lws(p, end);
@@ -253,7 +319,9 @@ sip_param_get(struct slice params, const char *name, struct slice *val)
 				const char *qe = lex_quoted(p, end);
 				p = qe ? qe : end;
 			} else {
-				while (p < end && *p != ';' && !lex_is_lws(*p))
+				while (
+				    p < end && !(param_stop[(unsigned char)*p] &
+				                   PSTOP_VALUE))
 					p++;
 			}
 			ve = p;
@@ -261,7 +329,7 @@ sip_param_get(struct slice params, const char *name, struct slice *val)
 		}
 		if ((size_t)(ne - ns) == nl && strncasecmp(ns, name, nl) == 0) {
 			*val = vs ? slice_make(vs, (size_t)(ve - vs))
-				  : slice_make(ne, 0);
+			          : slice_make(ne, 0);
 			return 0;
 		}
 		if (p < end && *p != ';')
@@ -339,7 +407,11 @@ esc_eq(struct slice a, struct slice b, bool icase)
 
 /* RFC 3261 19.1.4: these parameters must match when present in either URI. */
 static const char *const uri_strict_params[] = {
-    "user", "ttl", "method", "maddr", "transport",
+    "user",
+    "ttl",
+    "method",
+    "maddr",
+    "transport",
 };
 
 bool
@@ -354,7 +426,8 @@ sip_uri_eq(const struct sip_uri *a, const struct sip_uri *b)
 	    !slice_casecmp_eq(a->host, b->host) || a->port != b->port)
 		return false;
 	for (size_t i = 0;
-	     i < sizeof(uri_strict_params) / sizeof(uri_strict_params[0]); i++) {
+	     i < sizeof(uri_strict_params) / sizeof(uri_strict_params[0]);
+	     i++) {
 		struct slice va, vb;
 		int fa = sip_param_get(a->params, uri_strict_params[i], &va);
 		int fb = sip_param_get(b->params, uri_strict_params[i], &vb);

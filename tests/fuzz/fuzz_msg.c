@@ -375,14 +375,46 @@ check_stream(const char *buf, size_t len)
 	}
 }
 
+/* Every canonical header name maps back to its id, in any case. */
+static void
+check_names(void)
+{
+	for (int id = 1; id < SIP_HDR__COUNT; id++) {
+		const char *name = sip_hdr_name((enum sip_hdr_id)id);
+		char flip[32];
+		size_t n = strlen(name);
+
+		CHECK(n < sizeof(flip));
+		CHECK((int)sip_hdr_lookup(slice_make(name, n)) == id);
+		for (size_t i = 0; i < n; i++) {
+			char c = name[i];
+			flip[i] = (char)(c >= 'a' && c <= 'z'   ? c - 32
+			                 : c >= 'A' && c <= 'Z' ? c + 32
+			                                        : c);
+		}
+		CHECK((int)sip_hdr_lookup(slice_make(flip, n)) == id);
+		/* One octet short or one more is another name ("T" is To). */
+		if (n > 2)
+			CHECK(
+			    (int)sip_hdr_lookup(slice_make(name, n - 1)) != id);
+		flip[n] = 'x';
+		CHECK((int)sip_hdr_lookup(slice_make(flip, n + 1)) != id);
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static bool names_checked;
 	const char *buf = (const char *)data;
 	struct sip_perr err;
 	size_t skip, mlen;
 	bool dgram_ok;
 
+	if (!names_checked) {
+		check_names();
+		names_checked = true;
+	}
 	/* Datagram. */
 	dgram_ok =
 	    sip_msg_parse(&req, buf, size, false, &lim_default, &err) == 0;
