@@ -52,7 +52,7 @@ struct cm_enterprise {
 	    *tftp_file_signature_algorithm; /* "SHA-512" (default) or "SHA-1" */
 	char *control_socket;
 	char *pid_file;
-	    /* written at start, for `ngvoice reload` */ /* unix socket for `ngvoice status` */
+	/* written at start, for `ngvoice reload` */ /* unix socket for `ngvoice status` */
 	char *keylog_file; /* NSS key log; off by default */
 	bool tls13;
 	/*

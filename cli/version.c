@@ -9,8 +9,8 @@
 int
 cli_version(int argc, char **argv)
 {
-	if (argc > 1 && (strcmp(argv[1], "--help") == 0 ||
-			    strcmp(argv[1], "-h") == 0)) {
+	if (argc > 1 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		printf("usage: ngvoice version\n\nPrints the ngvoice version "
 		       "and the OpenSSL and libevent versions it runs on.\n");
 		return 0;

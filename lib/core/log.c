@@ -45,8 +45,8 @@ log_vmsg(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	r = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s: ",
-	    ts.tv_nsec / 1000000L, level_names[lvl]);
+	r = snprintf(line + n, sizeof(line) - n,
+	    ".%03ldZ %s: ", ts.tv_nsec / 1000000L, level_names[lvl]);
 	if (r > 0)
 		n += (size_t)r;
 	if (n < sizeof(line)) {
@@ -100,8 +100,8 @@ log_openssl(enum log_level lvl, const char *what)
 	while ((e = ERR_get_error()) != 0) {
 		char one[256];
 		ERR_error_string_n(e, one, sizeof(one));
-		int r = snprintf(errs + n, sizeof(errs) - n, "%s%s",
-		    n ? "; " : "", one);
+		int r = snprintf(
+		    errs + n, sizeof(errs) - n, "%s%s", n ? "; " : "", one);
 		if (r > 0 && (size_t)r < sizeof(errs) - n)
 			n += (size_t)r;
 	}

@@ -93,10 +93,11 @@ sa_eq(const struct sa *a, const struct sa *b)
 		return false;
 	if (a->u.sa.sa_family == AF_INET)
 		return a->u.in.sin_port == b->u.in.sin_port &&
-		    a->u.in.sin_addr.s_addr == b->u.in.sin_addr.s_addr;
+		       a->u.in.sin_addr.s_addr == b->u.in.sin_addr.s_addr;
 	if (a->u.sa.sa_family == AF_INET6)
 		return a->u.in6.sin6_port == b->u.in6.sin6_port &&
-		    memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr, 16) == 0;
+		       memcmp(&a->u.in6.sin6_addr, &b->u.in6.sin6_addr, 16) ==
+		           0;
 	return false;
 }
 
@@ -104,8 +105,8 @@ const char *
 sa_ntop(const struct sa *a, char *buf, size_t sz)
 {
 	const void *src = a->u.sa.sa_family == AF_INET6
-	    ? (const void *)&a->u.in6.sin6_addr
-	    : (const void *)&a->u.in.sin_addr;
+	                      ? (const void *)&a->u.in6.sin6_addr
+	                      : (const void *)&a->u.in.sin_addr;
 	if (inet_ntop(a->u.sa.sa_family, src, buf, (socklen_t)sz) == NULL)
 		snprintf(buf, sz, "?");
 	return buf;
@@ -155,8 +156,8 @@ sa_resolve(struct sa *a, const char *host, uint16_t port, int family)
 	if (sa_set_str(a, h, port) == 0)
 		return 0;
 	if (is_localhost_name(h))
-		return sa_set_str(a, family == AF_INET6 ? "::1" : "127.0.0.1",
-		    port);
+		return sa_set_str(
+		    a, family == AF_INET6 ? "::1" : "127.0.0.1", port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = family ? family : AF_UNSPEC;
 	hints.ai_socktype = SOCK_DGRAM;

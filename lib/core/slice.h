@@ -13,7 +13,7 @@ struct slice {
 	size_t n;
 };
 
-#define SLICE_NULL ((struct slice){NULL, 0})
+#define SLICE_NULL   ((struct slice){NULL, 0})
 #define SLICE_LIT(s) ((struct slice){(s), sizeof(s) - 1})
 
 static inline struct slice

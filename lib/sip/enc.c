@@ -146,8 +146,8 @@ sip_enc_reply(struct buf *b, const struct sip_msg *req, uint16_t code,
 {
 	const struct sip_hdr *to = sip_msg_hdr(req, SIP_HDR_TO);
 
-	sip_enc_status_line(b, code, slice_cstr(reason ? reason
-						       : sip_reason(code)));
+	sip_enc_status_line(
+	    b, code, slice_cstr(reason ? reason : sip_reason(code)));
 	copy_hdrs(b, req, SIP_HDR_VIA);
 	copy_hdrs(b, req, SIP_HDR_FROM);
 	if (to) {

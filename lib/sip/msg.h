@@ -60,7 +60,7 @@ struct sip_hdr {
 	struct slice name;
 	struct slice val; /* trimmed; may hold folded CRLF+WS inside */
 	uint16_t id;      /* enum sip_hdr_id */
-	uint16_t next;    /* index+1 of the next header with the same id, 0 ends */
+	uint16_t next; /* index+1 of the next header with the same id, 0 ends */
 };
 
 /* Limits checked while parsing, before any structure is built. */
@@ -81,8 +81,8 @@ struct sip_limits {
 
 /* A header value such as From, To, Contact, Route, Diversion, Call-Info. */
 struct sip_addr {
-	struct slice dname;  /* display name, without quotes */
-	struct slice uri_s;  /* the URI text */
+	struct slice dname; /* display name, without quotes */
+	struct slice uri_s; /* the URI text */
 	struct sip_uri uri;
 	struct slice params; /* header parameters, from the first ';' */
 	struct slice tag;    /* the tag parameter, if any */
@@ -91,18 +91,18 @@ struct sip_addr {
 };
 
 struct sip_via {
-	struct slice proto_name;  /* "SIP" */
-	struct slice proto_ver;   /* "2.0" */
-	struct slice transport;   /* "UDP", "TCP", "TLS", ... */
-	struct slice sentby;      /* host[:port] as written */
-	struct slice host;        /* without IPv6 brackets */
-	uint16_t port;            /* 0 when absent */
+	struct slice proto_name; /* "SIP" */
+	struct slice proto_ver;  /* "2.0" */
+	struct slice transport;  /* "UDP", "TCP", "TLS", ... */
+	struct slice sentby;     /* host[:port] as written */
+	struct slice host;       /* without IPv6 brackets */
+	uint16_t port;           /* 0 when absent */
 	bool ipv6;
-	struct slice params;      /* from the first ';' */
+	struct slice params; /* from the first ';' */
 	struct slice branch;
 	struct slice received;
 	bool has_rport;
-	struct slice rport;       /* value, empty when only ";rport" */
+	struct slice rport; /* value, empty when only ";rport" */
 	struct slice raw;
 };
 
@@ -188,11 +188,11 @@ int sip_msg_frame(const char *buf, size_t len, const struct sip_limits *lim,
 /* First header with this id, or NULL. */
 const struct sip_hdr *sip_msg_hdr(const struct sip_msg *m, enum sip_hdr_id id);
 /* Next header with the same id as h, or NULL. */
-const struct sip_hdr *sip_msg_hdr_next(const struct sip_msg *m,
-    const struct sip_hdr *h);
+const struct sip_hdr *sip_msg_hdr_next(
+    const struct sip_msg *m, const struct sip_hdr *h);
 /* First header with this name (any header, compact forms mapped), or NULL. */
-const struct sip_hdr *sip_msg_hdr_byname(const struct sip_msg *m,
-    const char *name);
+const struct sip_hdr *sip_msg_hdr_byname(
+    const struct sip_msg *m, const char *name);
 
 /*
  * Iterates over the comma-separated values of all headers with one id, in
@@ -204,16 +204,16 @@ struct sip_values {
 	const struct sip_hdr *h;
 	struct slice rest;
 };
-void sip_values_init(struct sip_values *it, const struct sip_msg *m,
-    enum sip_hdr_id id);
+void sip_values_init(
+    struct sip_values *it, const struct sip_msg *m, enum sip_hdr_id id);
 /* Returns true with *v set (trimmed), false at the end. */
 bool sip_values_next(struct sip_values *it, struct slice *v);
 /* Splits one value off a comma-separated slice; false at the end. */
 bool sip_list_next(struct slice *rest, struct slice *v);
 
 /* True when a token list header (Supported, Require, Allow...) holds tok. */
-bool sip_msg_has_token(const struct sip_msg *m, enum sip_hdr_id id,
-    const char *tok);
+bool sip_msg_has_token(
+    const struct sip_msg *m, enum sip_hdr_id id, const char *tok);
 
 /* Header value parsers: each takes one value and returns 0 or EBADMSG. */
 int sip_addr_parse(struct sip_addr *a, struct slice s);

@@ -24,12 +24,12 @@ struct sip_uri {
 	struct slice scheme_s; /* as written */
 	struct slice user;     /* userinfo user, or the tel number */
 	struct slice password;
-	struct slice host;     /* without the brackets of an IPv6 reference */
-	uint16_t port;         /* 0 when absent */
+	struct slice host; /* without the brackets of an IPv6 reference */
+	uint16_t port;     /* 0 when absent */
 	bool ipv6;
-	struct slice params;   /* ";a=b;lr", starting at the first ';' */
-	struct slice headers;  /* after '?' */
-	struct slice opaque;   /* for SIP_URI_OTHER: everything after ':' */
+	struct slice params;  /* ";a=b;lr", starting at the first ';' */
+	struct slice headers; /* after '?' */
+	struct slice opaque;  /* for SIP_URI_OTHER: everything after ':' */
 	struct slice raw;
 };
 

@@ -1,11 +1,11 @@
 /* Unit tests for SIP message parsing, framing, typed headers and the encoder. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <errno.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -29,28 +29,28 @@ load(const char *file, size_t *len)
 	return buf;
 }
 
-#define INVITE_TEXT                                                            \
-	"INVITE sip:2000@cucm.ngvoice.localhost SIP/2.0\r\n"                   \
-	"Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK776asdhds;rport\r\n"    \
-	"Via: SIP/2.0/UDP [::1]:5070;branch=z9hG4bKnashds8;received=::1\r\n"   \
-	"Max-Forwards: 70\r\n"                                                 \
-	"To: <sip:2000@cucm.ngvoice.localhost>\r\n"                            \
-	"From: \"Line 1001\" <sip:1001@cucm.ngvoice.localhost>;tag=1928301774\r\n" \
-	"Call-ID: a84b4c76e66710@pc33.ngvoice.localhost\r\n"                   \
-	"CSeq: 314159 INVITE\r\n"                                              \
-	"Contact: <sip:1001@127.0.0.1:5070;transport=tls>;expires=60;q=0.5\r\n" \
+#define INVITE_TEXT                                                                        \
+	"INVITE sip:2000@cucm.ngvoice.localhost SIP/2.0\r\n"                               \
+	"Via: SIP/2.0/TLS 127.0.0.1:5061;branch=z9hG4bK776asdhds;rport\r\n"                \
+	"Via: SIP/2.0/UDP [::1]:5070;branch=z9hG4bKnashds8;received=::1\r\n"               \
+	"Max-Forwards: 70\r\n"                                                             \
+	"To: <sip:2000@cucm.ngvoice.localhost>\r\n"                                        \
+	"From: \"Line 1001\" <sip:1001@cucm.ngvoice.localhost>;tag=1928301774\r\n"         \
+	"Call-ID: a84b4c76e66710@pc33.ngvoice.localhost\r\n"                               \
+	"CSeq: 314159 INVITE\r\n"                                                          \
+	"Contact: <sip:1001@127.0.0.1:5070;transport=tls>;expires=60;q=0.5\r\n"            \
 	"Diversion: \"Alice\" <sip:1020@cucm>;reason=no-answer;privacy=off;screen=yes\r\n" \
-	"Call-Info: <sip:cucm>;method=\"NOTIFY;Event=telephone-event;Duration=500\"\r\n" \
-	"Event: message-summary;id=7\r\n"                                      \
-	"Subscription-State: active;expires=3600\r\n"                          \
-	"Expires: 120\r\n"                                                     \
-	"k: timer, replaces\r\n"                                               \
-	"Require: 100rel\r\n"                                                  \
-	"User-Agent: ngvoice test\r\n"                                         \
-	"X-Custom: one\r\n"                                                    \
-	"c: application/sdp\r\n"                                               \
-	"l: 5\r\n"                                                             \
-	"\r\n"                                                                 \
+	"Call-Info: <sip:cucm>;method=\"NOTIFY;Event=telephone-event;Duration=500\"\r\n"   \
+	"Event: message-summary;id=7\r\n"                                                  \
+	"Subscription-State: active;expires=3600\r\n"                                      \
+	"Expires: 120\r\n"                                                                 \
+	"k: timer, replaces\r\n"                                                           \
+	"Require: 100rel\r\n"                                                              \
+	"User-Agent: ngvoice test\r\n"                                                     \
+	"X-Custom: one\r\n"                                                                \
+	"c: application/sdp\r\n"                                                           \
+	"l: 5\r\n"                                                                         \
+	"\r\n"                                                                             \
 	"v=0\r\n"
 
 static void
@@ -59,9 +59,8 @@ test_typed_access(void **state)
 	(void)state;
 	struct sip_perr err;
 	const char *t = INVITE_TEXT;
-	assert_int_equal(sip_msg_parse(&m, t, strlen(t), true, &lim_default,
-			     &err),
-	    0);
+	assert_int_equal(
+	    sip_msg_parse(&m, t, strlen(t), true, &lim_default, &err), 0);
 	assert_true(m.req);
 	assert_true(slice_eq_cstr(m.method, "INVITE"));
 	assert_true(slice_eq_cstr(m.ruri.user, "2000"));
@@ -75,8 +74,8 @@ test_typed_access(void **state)
 	assert_int_equal(m.cseq.num, 314159);
 	assert_int_equal(m.maxfwd, 70);
 	assert_int_equal(m.expires, 120);
-	assert_true(slice_eq_cstr(m.callid,
-	    "a84b4c76e66710@pc33.ngvoice.localhost"));
+	assert_true(
+	    slice_eq_cstr(m.callid, "a84b4c76e66710@pc33.ngvoice.localhost"));
 	assert_true(slice_eq_cstr(m.ctype.subtype, "sdp"));
 	assert_true(slice_eq_cstr(m.body, "v=0\r\n"));
 
@@ -94,28 +93,33 @@ test_typed_access(void **state)
 	assert_false(sip_values_next(&it, &v));
 
 	struct sip_addr a;
-	assert_int_equal(sip_addr_parse(&a, sip_msg_hdr(&m, SIP_HDR_CONTACT)->val), 0);
+	assert_int_equal(
+	    sip_addr_parse(&a, sip_msg_hdr(&m, SIP_HDR_CONTACT)->val), 0);
 	struct slice q;
 	assert_int_equal(sip_param_get(a.params, "q", &q), 0);
 	assert_true(slice_eq_cstr(q, "0.5"));
 	assert_int_equal(a.uri.port, 5070);
 
-	assert_int_equal(sip_addr_parse(&a, sip_msg_hdr(&m, SIP_HDR_DIVERSION)->val), 0);
+	assert_int_equal(
+	    sip_addr_parse(&a, sip_msg_hdr(&m, SIP_HDR_DIVERSION)->val), 0);
 	assert_true(slice_eq_cstr(a.uri.user, "1020"));
 	assert_int_equal(sip_param_get(a.params, "reason", &q), 0);
 	assert_true(slice_eq_cstr(q, "no-answer"));
 
-	assert_int_equal(sip_addr_parse(&a, sip_msg_hdr(&m, SIP_HDR_CALL_INFO)->val), 0);
+	assert_int_equal(
+	    sip_addr_parse(&a, sip_msg_hdr(&m, SIP_HDR_CALL_INFO)->val), 0);
 	assert_int_equal(sip_param_get(a.params, "method", &q), 0);
-	assert_true(slice_eq_cstr(q, "\"NOTIFY;Event=telephone-event;Duration=500\""));
+	assert_true(
+	    slice_eq_cstr(q, "\"NOTIFY;Event=telephone-event;Duration=500\""));
 
 	struct sip_event ev;
-	assert_int_equal(sip_event_parse(&ev, sip_msg_hdr(&m, SIP_HDR_EVENT)->val), 0);
+	assert_int_equal(
+	    sip_event_parse(&ev, sip_msg_hdr(&m, SIP_HDR_EVENT)->val), 0);
 	assert_true(slice_eq_cstr(ev.package, "message-summary"));
 	assert_true(slice_eq_cstr(ev.id, "7"));
 	struct sip_substate ss;
 	assert_int_equal(sip_substate_parse(&ss,
-			     sip_msg_hdr(&m, SIP_HDR_SUBSCRIPTION_STATE)->val),
+	                     sip_msg_hdr(&m, SIP_HDR_SUBSCRIPTION_STATE)->val),
 	    0);
 	assert_true(slice_eq_cstr(ss.state, "active"));
 	assert_int_equal(ss.expires, 3600);
@@ -123,9 +127,10 @@ test_typed_access(void **state)
 	assert_true(sip_msg_has_token(&m, SIP_HDR_SUPPORTED, "replaces"));
 	assert_false(sip_msg_has_token(&m, SIP_HDR_SUPPORTED, "100rel"));
 	assert_true(sip_msg_has_token(&m, SIP_HDR_REQUIRE, "100rel"));
-	assert_true(slice_eq_cstr(sip_msg_hdr_byname(&m, "x-custom")->val, "one"));
-	assert_true(slice_eq_cstr(sip_msg_hdr_byname(&m, "User-Agent")->val,
-	    "ngvoice test"));
+	assert_true(
+	    slice_eq_cstr(sip_msg_hdr_byname(&m, "x-custom")->val, "one"));
+	assert_true(slice_eq_cstr(
+	    sip_msg_hdr_byname(&m, "User-Agent")->val, "ngvoice test"));
 }
 
 static void
@@ -135,7 +140,8 @@ test_wsinv_folding(void **state)
 	size_t len;
 	struct sip_perr err;
 	char *buf = load("wsinv.dat", &len);
-	assert_int_equal(sip_msg_parse(&m, buf, len, false, &lim_default, &err), 0);
+	assert_int_equal(
+	    sip_msg_parse(&m, buf, len, false, &lim_default, &err), 0);
 	assert_true(slice_eq_cstr(m.to.tag, "1918181833n"));
 	assert_true(slice_eq_cstr(m.from.tag, "98asjd8"));
 	assert_int_equal(m.maxfwd, 68);
@@ -173,38 +179,47 @@ test_torture_details(void **state)
 
 	/* 3.3.12: the parameter belongs to the Contact header */
 	buf = load("cparam01.dat", &len);
-	assert_int_equal(sip_msg_parse(&m, buf, len, false, &lim_default, &err), 0);
-	assert_int_equal(sip_addr_parse(&a, sip_msg_hdr(&m, SIP_HDR_CONTACT)->val), 0);
+	assert_int_equal(
+	    sip_msg_parse(&m, buf, len, false, &lim_default, &err), 0);
+	assert_int_equal(
+	    sip_addr_parse(&a, sip_msg_hdr(&m, SIP_HDR_CONTACT)->val), 0);
 	assert_int_equal(a.uri.params.n, 0);
 	assert_int_equal(sip_param_get(a.params, "unknownparam", &v), 0);
 	free(buf);
 	/* 3.3.13: ... and here to the URI */
 	buf = load("cparam02.dat", &len);
-	assert_int_equal(sip_msg_parse(&m, buf, len, false, &lim_default, &err), 0);
-	assert_int_equal(sip_addr_parse(&a, sip_msg_hdr(&m, SIP_HDR_CONTACT)->val), 0);
+	assert_int_equal(
+	    sip_msg_parse(&m, buf, len, false, &lim_default, &err), 0);
+	assert_int_equal(
+	    sip_addr_parse(&a, sip_msg_hdr(&m, SIP_HDR_CONTACT)->val), 0);
 	assert_int_equal(sip_param_get(a.uri.params, "unknownparam", &v), 0);
 	free(buf);
 	/* 3.3.14: the escaped header stays in the contact URI */
 	buf = load("regescrt.dat", &len);
-	assert_int_equal(sip_msg_parse(&m, buf, len, false, &lim_default, &err), 0);
-	assert_int_equal(sip_addr_parse(&a, sip_msg_hdr(&m, SIP_HDR_CONTACT)->val), 0);
+	assert_int_equal(
+	    sip_msg_parse(&m, buf, len, false, &lim_default, &err), 0);
+	assert_int_equal(
+	    sip_addr_parse(&a, sip_msg_hdr(&m, SIP_HDR_CONTACT)->val), 0);
 	assert_true(a.uri.headers.n > 0);
 	free(buf);
 	/* 3.1.1.8: Content-Length governs; trailing octets ignored */
 	buf = load("dblreq.dat", &len);
-	assert_int_equal(sip_msg_parse(&m, buf, len, false, &lim_default, &err), 0);
+	assert_int_equal(
+	    sip_msg_parse(&m, buf, len, false, &lim_default, &err), 0);
 	assert_int_equal(m.body.n, 0);
 	assert_true(m.len > (size_t)(m.body.p - m.buf) + 100);
 	free(buf);
 	/* 3.1.2.16 names the version */
 	buf = load("badvers.dat", &len);
-	assert_int_equal(sip_msg_parse(&m, buf, len, false, &lim_default, &err), EBADMSG);
+	assert_int_equal(
+	    sip_msg_parse(&m, buf, len, false, &lim_default, &err), EBADMSG);
 	assert_int_equal(err.status, 505);
 	assert_true(err.can_reply);
 	free(buf);
 	/* 3.3.1 names what is missing */
 	buf = load("insuf.dat", &len);
-	assert_int_equal(sip_msg_parse(&m, buf, len, false, &lim_default, &err), EBADMSG);
+	assert_int_equal(
+	    sip_msg_parse(&m, buf, len, false, &lim_default, &err), EBADMSG);
 	assert_int_equal(err.status, 400);
 	assert_non_null(strstr(err.reason, "Missing"));
 	free(buf);
@@ -223,26 +238,37 @@ test_frame(void **state)
 	memcpy(buf, "\r\n\r\n", 4);
 	memcpy(buf + 4, t, tl);
 	memcpy(buf + 4 + tl, t, 40);
-	assert_int_equal(sip_msg_frame(buf, 4 + tl + 40, &lim_default, &skip, &ml, &err), 0);
+	assert_int_equal(
+	    sip_msg_frame(buf, 4 + tl + 40, &lim_default, &skip, &ml, &err), 0);
 	assert_int_equal(skip, 4);
 	assert_int_equal(ml, tl);
-	assert_int_equal(sip_msg_frame(buf + 4 + tl, 40, &lim_default, &skip, &ml, &err), ENODATA);
+	assert_int_equal(
+	    sip_msg_frame(buf + 4 + tl, 40, &lim_default, &skip, &ml, &err),
+	    ENODATA);
 	/* body not complete yet */
-	assert_int_equal(sip_msg_frame(t, tl - 2, &lim_default, &skip, &ml, &err), ENODATA);
-	assert_int_equal(sip_msg_frame("\r\n", 2, &lim_default, &skip, &ml, &err), ENODATA);
+	assert_int_equal(
+	    sip_msg_frame(t, tl - 2, &lim_default, &skip, &ml, &err), ENODATA);
+	assert_int_equal(
+	    sip_msg_frame("\r\n", 2, &lim_default, &skip, &ml, &err), ENODATA);
 	assert_int_equal(skip, 2);
 
 	/* header section beyond the limit */
 	struct sip_limits small = lim_default;
 	small.max_header_bytes = 64;
 	memset(buf, 'a', 100);
-	assert_int_equal(sip_msg_frame(buf, 100, &small, &skip, &ml, &err), EMSGSIZE);
+	assert_int_equal(
+	    sip_msg_frame(buf, 100, &small, &skip, &ml, &err), EMSGSIZE);
 	/* a body beyond the limit */
-	const char *big = "OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 99999999\r\n\r\n";
-	assert_int_equal(sip_msg_frame(big, strlen(big), &lim_default, &skip, &ml, &err), EMSGSIZE);
+	const char *big =
+	    "OPTIONS sip:a@b SIP/2.0\r\nContent-Length: 99999999\r\n\r\n";
+	assert_int_equal(
+	    sip_msg_frame(big, strlen(big), &lim_default, &skip, &ml, &err),
+	    EMSGSIZE);
 	/* negative length loses framing */
 	const char *neg = "OPTIONS sip:a@b SIP/2.0\r\nl: -5\r\n\r\n";
-	assert_int_equal(sip_msg_frame(neg, strlen(neg), &lim_default, &skip, &ml, &err), EBADMSG);
+	assert_int_equal(
+	    sip_msg_frame(neg, strlen(neg), &lim_default, &skip, &ml, &err),
+	    EBADMSG);
 }
 
 static void
@@ -254,10 +280,11 @@ test_limits(void **state)
 	char buf[8192];
 	size_t n = 0;
 
-	n += (size_t)sprintf(buf + n, "OPTIONS sip:a@b SIP/2.0\r\n"
-				       "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
-				       "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\n"
-				       "Call-ID: x\r\nCSeq: 1 OPTIONS\r\n");
+	n += (size_t)sprintf(buf + n,
+	    "OPTIONS sip:a@b SIP/2.0\r\n"
+	    "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+	    "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\n"
+	    "Call-ID: x\r\nCSeq: 1 OPTIONS\r\n");
 	for (int i = 0; i < 20; i++)
 		n += (size_t)sprintf(buf + n, "X-H%d: v\r\n", i);
 	n += (size_t)sprintf(buf + n, "\r\n");
@@ -283,12 +310,15 @@ test_reply(void **state)
 	struct buf b;
 	static struct sip_msg r;
 
-	assert_int_equal(sip_msg_parse(&m, t, strlen(t), true, &lim_default, &err), 0);
+	assert_int_equal(
+	    sip_msg_parse(&m, t, strlen(t), true, &lim_default, &err), 0);
 	buf_init(&b);
-	assert_int_equal(sip_enc_reply(&b, &m, 486, NULL, SLICE_LIT("abc"),
-			     SLICE_LIT("Retry-After: 30\r\n"), SLICE_NULL, SLICE_NULL),
+	assert_int_equal(
+	    sip_enc_reply(&b, &m, 486, NULL, SLICE_LIT("abc"),
+	        SLICE_LIT("Retry-After: 30\r\n"), SLICE_NULL, SLICE_NULL),
 	    0);
-	assert_int_equal(sip_msg_parse(&r, b.p, b.len, true, &lim_default, &err), 0);
+	assert_int_equal(
+	    sip_msg_parse(&r, b.p, b.len, true, &lim_default, &err), 0);
 	assert_false(r.req);
 	assert_int_equal(r.scode, 486);
 	assert_true(slice_eq_cstr(r.reason, "Busy Here"));
@@ -297,23 +327,28 @@ test_reply(void **state)
 	assert_true(slice_eq(r.from.tag, m.from.tag));
 	assert_true(slice_eq(r.callid, m.callid));
 	assert_int_equal(r.cseq.num, 314159);
-	assert_true(slice_eq_cstr(sip_msg_hdr_byname(&r, "Retry-After")->val, "30"));
+	assert_true(
+	    slice_eq_cstr(sip_msg_hdr_byname(&r, "Retry-After")->val, "30"));
 	assert_int_equal(r.clen, 0);
 	buf_free(&b);
 
 	/* a request with a bad CSeq still gets a 400 naming the problem */
 	const char *bad = "OPTIONS sip:a@b SIP/2.0\r\n"
-			  "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
-			  "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\n"
-			  "Call-ID: x\r\nCSeq: 1 INVITE\r\n\r\n";
-	assert_int_equal(sip_msg_parse(&m, bad, strlen(bad), false, &lim_default, &err), EBADMSG);
+	                  "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
+	                  "From: <sip:a@b>;tag=1\r\nTo: <sip:a@b>\r\n"
+	                  "Call-ID: x\r\nCSeq: 1 INVITE\r\n\r\n";
+	assert_int_equal(
+	    sip_msg_parse(&m, bad, strlen(bad), false, &lim_default, &err),
+	    EBADMSG);
 	assert_true(err.can_reply);
 	buf_init(&b);
-	sip_enc_reply(&b, &m, err.status, err.reason, SLICE_LIT("t1"), SLICE_NULL,
-	    SLICE_NULL, SLICE_NULL);
-	assert_int_equal(sip_msg_parse(&r, b.p, b.len, false, &lim_default, &err), 0);
+	sip_enc_reply(&b, &m, err.status, err.reason, SLICE_LIT("t1"),
+	    SLICE_NULL, SLICE_NULL, SLICE_NULL);
+	assert_int_equal(
+	    sip_msg_parse(&r, b.p, b.len, false, &lim_default, &err), 0);
 	assert_int_equal(r.scode, 400);
-	assert_true(slice_eq_cstr(r.reason, "CSeq method does not match request method"));
+	assert_true(slice_eq_cstr(
+	    r.reason, "CSeq method does not match request method"));
 	buf_free(&b);
 }
 

@@ -1,9 +1,9 @@
 /* Unit tests for the SIP URI parser. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <errno.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -63,7 +63,8 @@ test_phone_and_escapes(void **state)
 	(void)state;
 	char out[64];
 	size_t n;
-	struct sip_uri u = must_parse("sip:+1-212-555-1212:1234@gateway.com;user=phone");
+	struct sip_uri u =
+	    must_parse("sip:+1-212-555-1212:1234@gateway.com;user=phone");
 	assert_true(slice_eq_cstr(u.user, "+1-212-555-1212"));
 	assert_true(slice_eq_cstr(u.password, "1234"));
 	u = must_parse("sip:user;par=u%40example.net@example.com");
@@ -86,9 +87,22 @@ test_rejects(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-	    "", "sip:", "sip:user@", "<sip:a@b>", "sip:a b@c", "sip:a@b:0",
-	    "sip:a@b:70000", "sip:a@b;", "sip:a@b;=x", "sip:a@b?", "sip:a@[::1",
-	    "sip:a%4@b", "sip:a@b c", "1sip:a@b", ":abc", "sip:a@b;lr ",
+	    "",
+	    "sip:",
+	    "sip:user@",
+	    "<sip:a@b>",
+	    "sip:a b@c",
+	    "sip:a@b:0",
+	    "sip:a@b:70000",
+	    "sip:a@b;",
+	    "sip:a@b;=x",
+	    "sip:a@b?",
+	    "sip:a@[::1",
+	    "sip:a%4@b",
+	    "sip:a@b c",
+	    "1sip:a@b",
+	    ":abc",
+	    "sip:a@b;lr ",
 	    "sip:@b",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
