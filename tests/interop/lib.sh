@@ -59,3 +59,54 @@ need_sipp() {
 		exit 1
 	fi
 }
+
+# ---- checks for the CLI tests: ok/bad count, run/fails/has assert ----
+command -v openssl >/dev/null || {
+	echo "the openssl command is needed (package openssl)" >&2
+	exit 1
+}
+
+FAILS=0
+ok() { echo "ok   $*"; }
+bad() {
+	echo "FAIL $*" >&2
+	FAILS=$((FAILS + 1))
+}
+
+# run WHAT CMD...: the command must succeed; its output goes to $TMP/out.
+run() {
+	local what=$1
+	shift
+	if "$@" >"$TMP/out" 2>&1; then
+		ok "$what"
+	else
+		bad "$what (exit $?):"
+		sed 's/^/     /' "$TMP/out" >&2
+	fi
+}
+
+# fails WHAT CODE TEXT CMD...: exit status CODE and TEXT on stderr.
+fails() {
+	local what=$1 code=$2 text=$3 rc=0
+	shift 3
+	"$@" >"$TMP/out" 2>"$TMP/err" || rc=$?
+	if [ "$rc" = "$code" ] && grep -qF -- "$text" "$TMP/err"; then
+		ok "$what"
+	else
+		bad "$what: exit $rc (want $code), stderr: $(cat "$TMP/err")"
+	fi
+}
+
+# has WHAT FILE TEXT...: every TEXT is in FILE.
+has() {
+	local what=$1 file=$2 t
+	shift 2
+	for t in "$@"; do
+		if ! grep -qF -- "$t" "$file"; then
+			bad "$what: '$t' not in:"
+			sed 's/^/     /' "$file" >&2
+			return
+		fi
+	done
+	ok "$what"
+}
