@@ -181,13 +181,6 @@ set_prog(char **argv, const char *sub)
 	optind = 0; /* GNU getopt: start over for this subcommand */
 }
 
-static bool
-is_help(const char *s)
-{
-	return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0 ||
-	       strcmp(s, "help") == 0;
-}
-
 static int
 fail(const struct pki_err *e)
 {
@@ -619,7 +612,7 @@ cert_ca(int argc, char **argv)
 		fputs(usage_ca, stderr);
 		return EXIT_USAGE;
 	}
-	if (is_help(argv[1])) {
+	if (cli_is_help(argv[1])) {
 		fputs(usage_ca, stdout);
 		return 0;
 	}
@@ -941,7 +934,7 @@ cert_trust(int argc, char **argv)
 		fputs(usage_trust, stderr);
 		return EXIT_USAGE;
 	}
-	if (is_help(argv[1])) {
+	if (cli_is_help(argv[1])) {
 		fputs(usage_trust, stdout);
 		return 0;
 	}
@@ -1039,32 +1032,16 @@ cert_show(int argc, char **argv)
 int
 cli_cert(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **);
-	} subs[] = {
-	    {"generate", cert_generate},
-	    {"csr", cert_csr},
-	    {"ca", cert_ca},
-	    {"import", cert_import},
-	    {"trust", cert_trust},
-	    {"show", cert_show},
+	static const struct cli_cmd subs[] = {
+	    {"generate", NULL, cert_generate},
+	    {"csr", NULL, cert_csr},
+	    {"ca", NULL, cert_ca},
+	    {"import", NULL, cert_import},
+	    {"trust", NULL, cert_trust},
+	    {"show", NULL, cert_show},
 	};
 
 	snprintf(progname, sizeof(progname), "ngvoice cert");
-	if (argc < 2) {
-		fputs(usage_cert, stderr);
-		return EXIT_USAGE;
-	}
-	if (is_help(argv[1])) {
-		fputs(usage_cert, stdout);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (strcmp(argv[1], subs[i].name) == 0)
-			return subs[i].fn(argc - 1, argv + 1);
-	}
-	fprintf(stderr, "ngvoice cert: unknown command '%s'\n\n", argv[1]);
-	fputs(usage_cert, stderr);
-	return EXIT_USAGE;
+	return cli_dispatch("ngvoice cert", subs,
+	    sizeof(subs) / sizeof(subs[0]), usage_cert, argc, argv);
 }

@@ -2,6 +2,9 @@
 #ifndef NGV_CLI_H
 #define NGV_CLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 struct cli_cmd {
 	const char *name;
 	const char *help;
@@ -10,6 +13,16 @@ struct cli_cmd {
 
 int cli_cert(int argc, char **argv);
 int cli_itl(int argc, char **argv);
+/*
+ * Runs the sub-command argv[1] of a command (ngvoice cert, ngvoice itl):
+ * its function gets argc-1/argv+1; no argument or an unknown one prints
+ * usage to stderr and returns 2, --help prints it to stdout.
+ */
+int cli_dispatch(const char *prog, const struct cli_cmd *subs, size_t n,
+    const char *usage, int argc, char **argv);
+/* True for --help, -h and help. */
+bool cli_is_help(const char *s);
+
 int cli_callmanager(int argc, char **argv);
 int cli_lab(int argc, char **argv);
 int cli_reload(int argc, char **argv);

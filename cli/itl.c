@@ -103,13 +103,6 @@ set_prog(char **argv, const char *sub)
 	optind = 0; /* GNU getopt: start over for this subcommand */
 }
 
-static bool
-is_help(const char *s)
-{
-	return strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0 ||
-	       strcmp(s, "help") == 0;
-}
-
 static int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static int
@@ -579,29 +572,13 @@ out:
 int
 cli_itl(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		int (*fn)(int, char **);
-	} subs[] = {
-	    {"build", itl_build_cmd},
-	    {"show", itl_show_cmd},
-	    {"verify", itl_verify_cmd},
+	static const struct cli_cmd subs[] = {
+	    {"build", NULL, itl_build_cmd},
+	    {"show", NULL, itl_show_cmd},
+	    {"verify", NULL, itl_verify_cmd},
 	};
 
 	snprintf(progname, sizeof(progname), "ngvoice itl");
-	if (argc < 2) {
-		fputs(usage_itl, stderr);
-		return EXIT_USAGE;
-	}
-	if (is_help(argv[1])) {
-		fputs(usage_itl, stdout);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (strcmp(argv[1], subs[i].name) == 0)
-			return subs[i].fn(argc - 1, argv + 1);
-	}
-	fprintf(stderr, "ngvoice itl: unknown command '%s'\n\n", argv[1]);
-	fputs(usage_itl, stderr);
-	return EXIT_USAGE;
+	return cli_dispatch("ngvoice itl", subs, sizeof(subs) / sizeof(subs[0]),
+	    usage_itl, argc, argv);
 }
