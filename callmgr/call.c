@@ -563,3 +563,27 @@ cm_call_in_dialog(
 	}
 	return false;
 }
+
+void
+cm_calls_json(struct callmgr *cm, struct buf *b)
+{
+	struct list *pos;
+	bool first = true;
+
+	BUF_LIT(b, "[");
+	for (pos = cm->calls.next; pos != &cm->calls; pos = pos->next) {
+		const struct cm_call *c = container_of(pos, struct cm_call, le);
+		if (!first)
+			BUF_LIT(b, ",");
+		first = false;
+		buf_printf(b,
+		    "{\"id\":%u,\"from\":\"%s\",\"to\":\"%s\","
+		    "\"state\":\"%s\",\"a_leg\":\"%s\",\"b_leg\":\"%s\","
+		    "\"forwarded\":%s,\"security\":\"%s\"}",
+		    c->id, c->from_user ? c->from_user : "", c->target,
+		    c->state == CALL_UP ? "connected" : "ringing",
+		    sip_proto_name(c->a_proto), sip_proto_name(c->b_proto),
+		    c->forwarded ? "true" : "false", security(c, c->sdp));
+	}
+	BUF_LIT(b, "]");
+}

@@ -14,6 +14,8 @@
 
 struct event_base;
 struct event;
+struct evconnlistener;
+struct buf;
 
 /* One registered contact of a line (RFC 3261 10.3). */
 struct cm_binding {
@@ -85,8 +87,9 @@ struct callmgr {
 	size_t ntrunks;
 	struct event *sweep;
 	struct event *sig_hup, *sig_term, *sig_int;
-	struct sa sip_addr, tls_addr; /* bound listeners */
-	struct list calls;            /* struct cm_call */
+	struct sa sip_addr, tls_addr;   /* bound listeners */
+	struct list calls;              /* struct cm_call */
+	struct evconnlistener *control; /* unix socket for `ngvoice status` */
 };
 
 /* daemon.c */
@@ -114,6 +117,13 @@ void cm_call_invite(struct callmgr *cm, const struct sip_msg *m,
 /* A request inside a call's dialog; false when it belongs to none. */
 bool cm_call_in_dialog(
     struct callmgr *cm, const struct sip_msg *m, const struct sip_rx *rx);
+
+/* Appends the calls as a JSON array. */
+void cm_calls_json(struct callmgr *cm, struct buf *b);
+
+/* control.c */
+int cm_control_start(struct callmgr *cm);
+void cm_control_stop(struct callmgr *cm);
 
 /* mwi.c */
 void cm_mwi_request(struct callmgr *cm, const struct sip_msg *m,

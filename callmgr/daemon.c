@@ -341,6 +341,8 @@ cm_start(struct callmgr *cm)
 		return ENOMEM;
 	if ((err = cm_trunks_start(cm)) != 0)
 		return err;
+	if ((err = cm_control_start(cm)) != 0)
+		return err;
 	cm->sweep = event_new(cm->base, -1, EV_PERSIST, sweep_cb, cm);
 	struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
 	if (cm->sweep == NULL || event_add(cm->sweep, &tv) != 0)
@@ -370,6 +372,7 @@ cm_free(struct callmgr *cm)
 		event_free(cm->sweep);
 	if (cm->cfg && cm->cfg->enterprise.pid_file && cm->stack)
 		unlink(cm->cfg->enterprise.pid_file);
+	cm_control_stop(cm);
 	cm_calls_free(cm);
 	cm_trunks_free(cm);
 	cm_registrar_free(cm);

@@ -20,12 +20,15 @@ int cli_itl(int argc, char **argv);
  */
 int cli_dispatch(const char *prog, const struct cli_cmd *subs, size_t n,
     const char *usage, int argc, char **argv);
+/* The value of key in any section of a configuration file; -1 if none. */
+int cli_conf_value(const char *config, const char *key, char *out, size_t sz);
 /* True for --help, -h and help. */
 bool cli_is_help(const char *s);
 
 int cli_callmanager(int argc, char **argv);
 int cli_lab(int argc, char **argv);
 int cli_reload(int argc, char **argv);
+int cli_status(int argc, char **argv);
 int cli_version(int argc, char **argv);
 
 #endif

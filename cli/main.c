@@ -12,6 +12,7 @@ static const struct cli_cmd commands[] = {
     {"itl", "the ITL trust file: build, show, verify", cli_itl},
     {"lab", "set up the guide on loopback and verify it", cli_lab},
     {"reload", "make a running daemon re-read its configuration", cli_reload},
+    {"status", "trunks, lines and calls of a running call manager", cli_status},
     {"version", "print the version", cli_version},
 };
 

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "conf/conf.h"
 
 static void
 usage(FILE *f)
@@ -20,40 +19,6 @@ usage(FILE *f)
 	    "apply to new connections, open\nconnections keep their "
 	    "sessions. A file with errors is refused and the\nrunning "
 	    "configuration stays (the daemon logs why).\n");
-}
-
-/* The pid_file option of any section of a configuration file. */
-static int
-pid_file_of(const char *config, char *out, size_t sz)
-{
-	struct conf *c;
-	struct conf_err err;
-	char msg[600];
-	int found = 0;
-
-	if (conf_load(&c, config, &err) != 0) {
-		fprintf(stderr, "ngvoice reload: %s\n",
-		    conf_err_str(&err, msg, sizeof(msg)));
-		return -1;
-	}
-	for (size_t i = 0; i < c->nsecs && !found; i++) {
-		for (size_t j = 0; j < c->secs[i].nitems && !found; j++) {
-			if (strcmp(c->secs[i].items[j].key, "pid_file") == 0) {
-				snprintf(
-				    out, sz, "%s", c->secs[i].items[j].val);
-				found = 1;
-			}
-		}
-	}
-	conf_free(c);
-	if (!found) {
-		fprintf(stderr,
-		    "ngvoice reload: %s sets no pid_file: add pid_file = PATH "
-		    "to [enterprise] and restart the daemon once\n",
-		    config);
-		return -1;
-	}
-	return 0;
 }
 
 int
@@ -91,8 +56,15 @@ cli_reload(int argc, char **argv)
 		return 2;
 	}
 	if (config) {
-		if (pid_file_of(config, path, sizeof(path)) != 0)
+		if (cli_conf_value(config, "pid_file", path, sizeof(path)) !=
+		    0) {
+			fprintf(stderr,
+			    "ngvoice reload: %s sets no pid_file: add pid_file "
+			    "= PATH to [enterprise] and restart the daemon "
+			    "once\n",
+			    config);
 			return 1;
+		}
 		pidf = path;
 	}
 	FILE *f = fopen(pidf, "r");

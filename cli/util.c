@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "conf/conf.h"
 
 bool
 cli_is_help(const char *s)
@@ -30,4 +31,29 @@ cli_dispatch(const char *prog, const struct cli_cmd *subs, size_t n,
 	fprintf(stderr, "%s: unknown command '%s'\n\n", prog, argv[1]);
 	fputs(usage, stderr);
 	return 2;
+}
+
+int
+cli_conf_value(const char *config, const char *key, char *out, size_t sz)
+{
+	struct conf *c;
+	struct conf_err err;
+	char msg[600];
+	int rc = -1;
+
+	if (conf_load(&c, config, &err) != 0) {
+		fprintf(stderr, "%s\n", conf_err_str(&err, msg, sizeof(msg)));
+		return -1;
+	}
+	for (size_t i = 0; i < c->nsecs && rc != 0; i++) {
+		for (size_t j = 0; j < c->secs[i].nitems && rc != 0; j++) {
+			if (strcmp(c->secs[i].items[j].key, key) == 0) {
+				snprintf(
+				    out, sz, "%s", c->secs[i].items[j].val);
+				rc = 0;
+			}
+		}
+	}
+	conf_free(c);
+	return rc;
 }

@@ -38,6 +38,7 @@ host_name = cucm.ngvoice.localhost
 digest_algorithms = MD5
 sip_port = $SIP
 sip_tls_port = $TLS
+control_socket = $TMP/cm.sock
 [certificates]
 callmanager = cm/CallManager.pem
 callmanager_key = cm/CallManager.key
@@ -131,3 +132,19 @@ grep -q "call [0-9]*: 1001 -> 2000 via trunk CUCv11 over TLS" cm.log &&
 }
 echo "ok   baresip pressed Messages: $(grep -o 'call [0-9]*: 2000 via trunk CUCv11 answered.*' cm.log | head -1)"
 grep -q "answered invites=" "$UA_OUT" || true
+
+# the status a voice engineer reads, from the running daemon
+"$NGV" status trunks --config cm.conf >st.txt
+if grep -q "trunk CUCv11 (TLS): Full Service, Time In Full Service: 0 day 0 hour" st.txt &&
+	grep -q "destination 127.0.0.1:$VM up, OPTIONS 200" st.txt; then
+	echo "ok   ngvoice status trunks: $(head -1 st.txt)"
+else
+	echo "FAIL ngvoice status trunks:" >&2
+	cat st.txt >&2
+	exit 1
+fi
+"$NGV" status lines --config cm.conf >st.txt
+grep -q "line 1001 (Encrypted): registered" st.txt || { echo "FAIL status lines" >&2; cat st.txt >&2; exit 1; }
+"$NGV" status --json --config cm.conf >st.json
+grep -q '"trunks":\[{"name":"CUCv11","status":"Full Service"' st.json || { echo "FAIL status --json" >&2; cat st.json >&2; exit 1; }
+echo "ok   ngvoice status lines and --json"
