@@ -1293,7 +1293,7 @@ parse_dests(struct loader *ld, const struct conf_section *s, struct cm_trunk *t)
 {
 	uint16_t defport =
 	    t->profile->outgoing_transport_type == CM_TP_TLS ? 5061 : 5060;
-	char where[200], why[160];
+	char where[200], why[400];
 
 	sec_name(s, where, sizeof(where));
 	t->dests = calloc(CM_MAX_DESTINATIONS, sizeof(*t->dests));
