@@ -171,55 +171,17 @@ static const char usage_show[] =
     "                    (exit status 1)\n";
 
 /* The name getopt and the messages use: "ngvoice cert generate". */
-static char progname[64];
-
 static void
 set_prog(char **argv, const char *sub)
 {
-	snprintf(progname, sizeof(progname), "ngvoice cert %s", sub);
-	argv[0] = progname;
-	optind = 0; /* GNU getopt: start over for this subcommand */
+	cli_set_prog(argv, "ngvoice cert", sub);
 }
 
 static int
 fail(const struct pki_err *e)
 {
-	fprintf(stderr, "%s: %s\n", progname, e->msg);
+	fprintf(stderr, "%s: %s\n", cli_progname, e->msg);
 	return 1;
-}
-
-static int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-failf(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	return 1;
-}
-
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (fmt) {
-		fprintf(stderr, "%s: ", progname);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fprintf(stderr, "\n");
-	}
-	fprintf(stderr, "Run '%s --help' for the options.\n", progname);
-	return EXIT_USAGE;
 }
 
 static int
@@ -231,7 +193,7 @@ parse_days(const char *s, int *days)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end != '\0' || v <= 0 || v > 36500)
-		return usage_error(
+		return cli_usage_error(
 		    "--days %s: give a number of days, 1 to 36500", s);
 	*days = (int)v;
 	return 0;
@@ -275,7 +237,8 @@ static int
 fail_key(int err, const struct pki_err *e, const struct pw *pw)
 {
 	if (err == EACCES && !pw->set)
-		return failf("%s (give it with --password-file FILE)", e->msg);
+		return cli_failf(
+		    "%s (give it with --password-file FILE)", e->msg);
 	return fail(e);
 }
 
@@ -352,7 +315,7 @@ ident_parse(
 			break;
 		case 'd':
 			if (csr)
-				return usage_error(
+				return cli_usage_error(
 				    "--days: the CA decides the validity");
 			if ((rc = parse_days(optarg, &o->days)))
 				return rc;
@@ -367,13 +330,14 @@ ident_parse(
 			fputs(usage, stdout);
 			return -1;
 		default:
-			return usage_error(NULL);
+			return cli_usage_error(NULL);
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cli_usage_error(
+		    "unexpected argument '%s'", argv[optind]);
 	if (!o->role || !o->cn || !o->out)
-		return usage_error("--role, --cn and --out are needed");
+		return cli_usage_error("--role, --cn and --out are needed");
 	return 0;
 }
 
@@ -385,7 +349,7 @@ ecdsa_san_note(enum pki_role r, const char *san)
 		    "%s: note: no --san: an EC identity such as %s usually "
 		    "carries the server's FQDN in its subject alternative "
 		    "name (tomcat-ECDSA does in the guide)\n",
-		    progname, pki_role_file(r));
+		    cli_progname, pki_role_file(r));
 }
 
 static int
@@ -406,11 +370,12 @@ cert_generate(int argc, char **argv)
 		return fail(&e);
 	if (pki_role_path(cert, sizeof(cert), o.out, r, "pem") ||
 	    pki_role_path(key, sizeof(key), o.out, r, "key"))
-		return failf("%s: directory name too long", o.out);
+		return cli_failf("%s: directory name too long", o.out);
 	if (!o.force && (exists(key) || exists(cert)))
-		return failf("%s: the %s identity exists; --force replaces it "
-		             "(peers that trust the old certificate then need "
-		             "the new one)",
+		return cli_failf(
+		    "%s: the %s identity exists; --force replaces it "
+		    "(peers that trust the old certificate then need "
+		    "the new one)",
 		    exists(key) ? key : cert, pki_role_file(r));
 	if ((rc = make_dir(o.out)))
 		return rc;
@@ -442,10 +407,10 @@ cert_csr(int argc, char **argv)
 	if (pki_role_path(csr, sizeof(csr), o.out, r, "csr") ||
 	    pki_role_path(key, sizeof(key), o.out, r, "key") ||
 	    pki_role_path(pem, sizeof(pem), o.out, r, "pem"))
-		return failf("%s: directory name too long", o.out);
+		return cli_failf("%s: directory name too long", o.out);
 	if (!o.force && exists(key))
-		return failf("%s exists; --force replaces the key (%s then "
-		             "needs the signed certificate imported)",
+		return cli_failf("%s exists; --force replaces the key (%s then "
+		                 "needs the signed certificate imported)",
 		    key, pki_role_file(r));
 	if ((rc = make_dir(o.out)))
 		return rc;
@@ -515,13 +480,14 @@ ca_init(int argc, char **argv)
 			fputs(usage_ca, stdout);
 			return 0;
 		default:
-			return usage_error(NULL);
+			return cli_usage_error(NULL);
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cli_usage_error(
+		    "unexpected argument '%s'", argv[optind]);
 	if (out == NULL)
-		return usage_error("--out DIR is needed");
+		return cli_usage_error("--out DIR is needed");
 	if ((rc = pw_load(&pw, pwfile)))
 		return rc;
 	spec.pass = pw_get(&pw);
@@ -584,13 +550,14 @@ ca_sign(int argc, char **argv)
 			fputs(usage_ca, stdout);
 			return 0;
 		default:
-			return usage_error(NULL);
+			return cli_usage_error(NULL);
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cli_usage_error(
+		    "unexpected argument '%s'", argv[optind]);
 	if (!ca || !csr || !out)
-		return usage_error("--ca, --csr and --out are needed");
+		return cli_usage_error("--ca, --csr and --out are needed");
 	if ((rc = pw_load(&pw, pwfile)))
 		return rc;
 	rc = pki_ca_sign(ca, csr, out, days, pw_get(&pw), &e);
@@ -621,7 +588,7 @@ cert_ca(int argc, char **argv)
 	if (strcmp(argv[1], "sign") == 0)
 		return ca_sign(argc - 1, argv + 1);
 	set_prog(argv, "ca");
-	return usage_error("unknown command '%s': init or sign", argv[1]);
+	return cli_usage_error("unknown command '%s': init or sign", argv[1]);
 }
 
 static int
@@ -661,13 +628,14 @@ cert_import(int argc, char **argv)
 			fputs(usage_import, stdout);
 			return 0;
 		default:
-			return usage_error(NULL);
+			return cli_usage_error(NULL);
 		}
 	}
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cli_usage_error(
+		    "unexpected argument '%s'", argv[optind]);
 	if (!role || !cert || !dir)
-		return usage_error("--role, --cert and --dir are needed");
+		return cli_usage_error("--role, --cert and --dir are needed");
 	if (pki_role_parse(&r, role, &e))
 		return fail(&e);
 	if ((rc = pw_load(&pw, pwfile)))
@@ -727,22 +695,23 @@ trust_parse(int argc, char **argv, struct trust_opts *o, bool store_needed)
 			fputs(usage_trust, stdout);
 			return -1;
 		default:
-			return usage_error(NULL);
+			return cli_usage_error(NULL);
 		}
 	}
-	if (o->name && strcmp(progname, "ngvoice cert trust add") != 0)
-		return usage_error("--name is for 'trust add'");
-	if (o->out && strcmp(progname, "ngvoice cert trust bundle") != 0)
-		return usage_error("--out is for 'trust bundle'");
+	if (o->name && strcmp(cli_progname, "ngvoice cert trust add") != 0)
+		return cli_usage_error("--name is for 'trust add'");
+	if (o->out && strcmp(cli_progname, "ngvoice cert trust bundle") != 0)
+		return cli_usage_error("--out is for 'trust bundle'");
 	if (o->dir == NULL || (store_needed && o->store == NULL))
-		return usage_error(store_needed ? "--store and --dir are needed"
-		                                : "--dir is needed");
+		return cli_usage_error(store_needed
+		                           ? "--store and --dir are needed"
+		                           : "--dir is needed");
 	if (o->store) {
 		if (pki_store_parse(&o->st, o->store, &e))
 			return fail(&e);
 		if (pki_store_path(
 		        o->storedir, sizeof(o->storedir), o->dir, o->st))
-			return failf("%s: directory name too long", o->dir);
+			return cli_failf("%s: directory name too long", o->dir);
 	}
 	return 0;
 }
@@ -768,9 +737,9 @@ trust_add(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	nfiles = argc - optind;
 	if (nfiles <= 0)
-		return usage_error("no FILE to add");
+		return cli_usage_error("no FILE to add");
 	if ((chains = calloc((size_t)nfiles, sizeof(*chains))) == NULL)
-		return failf("out of memory");
+		return cli_failf("out of memory");
 	/* Every file reads before anything is added. */
 	rc = 0;
 	for (int i = 0; i < nfiles && rc == 0; i++) {
@@ -780,8 +749,9 @@ trust_add(int argc, char **argv)
 			total += sk_X509_num(chains[i]);
 	}
 	if (rc == 0 && o.name && total > 1)
-		rc = usage_error("--name names one certificate; the files hold "
-		                 "%d",
+		rc = cli_usage_error(
+		    "--name names one certificate; the files hold "
+		    "%d",
 		    total);
 	for (int i = 0; i < nfiles && rc == 0; i++) {
 		for (int j = 0; j < sk_X509_num(chains[i]) && rc == 0; j++) {
@@ -802,7 +772,7 @@ trust_add(int argc, char **argv)
 				fprintf(stderr,
 				    "%s: note: %s expired on %s: it will not "
 				    "verify anything\n",
-				    progname, subj,
+				    cli_progname, subj,
 				    pki_time_fmt(X509_get0_notAfter(x), when,
 				        sizeof(when)));
 			if (X509_check_ca(x) < 1 && X509_self_signed(x, 0) != 1)
@@ -811,7 +781,7 @@ trust_add(int argc, char **argv)
 				    "self-signed: OpenSSL trusts it only "
 				    "through its issuer; add the CA that "
 				    "signed it\n",
-				    progname, subj);
+				    cli_progname, subj);
 		}
 	}
 	for (int i = 0; i < nfiles; i++)
@@ -829,7 +799,7 @@ list_one(const char *dir, enum pki_store st)
 	size_t n;
 
 	if (pki_store_path(storedir, sizeof(storedir), dir, st))
-		return failf("%s: directory name too long", dir);
+		return cli_failf("%s: directory name too long", dir);
 	if (pki_store_list(storedir, &ents, &n, &e))
 		return fail(&e);
 	printf("%s (%s): %zu certificate%s\n", pki_store_name(st), storedir, n,
@@ -860,7 +830,8 @@ trust_list(int argc, char **argv)
 	if ((rc = trust_parse(argc, argv, &o, false)))
 		return rc < 0 ? 0 : rc;
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cli_usage_error(
+		    "unexpected argument '%s'", argv[optind]);
 	if (o.store)
 		return list_one(o.dir, o.st);
 	for (int i = 0; i < PKI_STORE__COUNT; i++) {
@@ -881,7 +852,7 @@ trust_remove(int argc, char **argv)
 	if ((rc = trust_parse(argc, argv, &o, true)))
 		return rc < 0 ? 0 : rc;
 	if (optind >= argc)
-		return usage_error("no NAME to remove (see 'trust list')");
+		return cli_usage_error("no NAME to remove (see 'trust list')");
 	for (int i = optind; i < argc; i++) {
 		if (pki_store_remove(o.storedir, argv[i], &e))
 			return fail(&e);
@@ -903,12 +874,13 @@ trust_bundle(int argc, char **argv)
 	if ((rc = trust_parse(argc, argv, &o, true)))
 		return rc < 0 ? 0 : rc;
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cli_usage_error(
+		    "unexpected argument '%s'", argv[optind]);
 	if (o.out)
 		snprintf(out, sizeof(out), "%s", o.out);
 	else if ((size_t)snprintf(out, sizeof(out), "%s.pem", o.storedir) >=
 	         sizeof(out))
-		return failf("%s: directory name too long", o.dir);
+		return cli_failf("%s: directory name too long", o.dir);
 	if (pki_store_bundle(o.storedir, out, &n, &e))
 		return fail(&e);
 	printf("wrote %s: %zu certificate%s of %s, usable as an OpenSSL "
@@ -943,7 +915,7 @@ cert_trust(int argc, char **argv)
 			return subs[i].fn(argc - 1, argv + 1);
 	}
 	set_prog(argv, "trust");
-	return usage_error(
+	return cli_usage_error(
 	    "unknown command '%s': add, list, remove or bundle", argv[1]);
 }
 
@@ -981,20 +953,21 @@ cert_show(int argc, char **argv)
 			fputs(usage_show, stdout);
 			return 0;
 		default:
-			return usage_error(NULL);
+			return cli_usage_error(NULL);
 		}
 	}
 	if (optind < argc)
 		file = argv[optind++];
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cli_usage_error(
+		    "unexpected argument '%s'", argv[optind]);
 	if ((file == NULL) == (role == NULL) || (role && !dir))
-		return usage_error("give FILE, or --role and --dir");
+		return cli_usage_error("give FILE, or --role and --dir");
 	if (role) {
 		if (pki_role_parse(&r, role, &e))
 			return fail(&e);
 		if (pki_role_path(path, sizeof(path), dir, r, "pem"))
-			return failf("%s: directory name too long", dir);
+			return cli_failf("%s: directory name too long", dir);
 		file = path;
 	}
 	if (pki_certs_load(&chain, file, &e))
@@ -1019,8 +992,8 @@ cert_show(int argc, char **argv)
 		else {
 			printf("verify:        FAILED against %s: %s\n", trust,
 			    why);
-			rc = failf("%s does not verify against %s: %s", file,
-			    trust, why);
+			rc = cli_failf("%s does not verify against %s: %s",
+			    file, trust, why);
 		}
 		X509_free(leaf);
 		X509_STORE_free(store);
@@ -1041,7 +1014,7 @@ cli_cert(int argc, char **argv)
 	    {"show", NULL, cert_show},
 	};
 
-	snprintf(progname, sizeof(progname), "ngvoice cert");
+	snprintf(cli_progname, sizeof(cli_progname), "ngvoice cert");
 	return cli_dispatch("ngvoice cert", subs,
 	    sizeof(subs) / sizeof(subs[0]), usage_cert, argc, argv);
 }

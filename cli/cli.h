@@ -22,6 +22,14 @@ int cli_dispatch(const char *prog, const struct cli_cmd *subs, size_t n,
     const char *usage, int argc, char **argv);
 /* The value of key in any section of a configuration file; -1 if none. */
 int cli_conf_value(const char *config, const char *key, char *out, size_t sz);
+/* The name of the running sub-command ("ngvoice cert generate"), for messages. */
+extern char cli_progname[64];
+/* Names the sub-command in argv[0] and resets getopt for its options. */
+void cli_set_prog(char **argv, const char *cmd, const char *sub);
+/* "PROG: message" on stderr; returns 1 (an error). */
+int cli_failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "PROG: message" (when fmt) and where to find the options; returns 2. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True for --help, -h and help. */
 bool cli_is_help(const char *s);
 

@@ -93,48 +93,10 @@ static const char usage_verify[] =
     "signed), 1 when the file is malformed or the signature fails (with\n"
     "the byte offset and the reason).\n";
 
-static char progname[64];
-
 static void
 set_prog(char **argv, const char *sub)
 {
-	snprintf(progname, sizeof(progname), "ngvoice itl %s", sub);
-	argv[0] = progname;
-	optind = 0; /* GNU getopt: start over for this subcommand */
-}
-
-static int failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-failf(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "%s: ", progname);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	return 1;
-}
-
-static int usage_error(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (fmt) {
-		fprintf(stderr, "%s: ", progname);
-		va_start(ap, fmt);
-		vfprintf(stderr, fmt, ap);
-		va_end(ap);
-		fprintf(stderr, "\n");
-	}
-	fprintf(stderr, "Run '%s --help' for the options.\n", progname);
-	return EXIT_USAGE;
+	cli_set_prog(argv, "ngvoice itl", sub);
 }
 
 /* One --record: role, certificate file, IP. */
@@ -158,17 +120,17 @@ parse_record(struct rec_arg *ra, const char *arg)
 
 	memset(ra, 0, sizeof(*ra));
 	if (c == NULL || c[1] == '\0')
-		return usage_error(
+		return cli_usage_error(
 		    "--record %s: give ROLE:CERT[:IP], e.g. CCM+TFTP:"
 		    "CallManager.pem:10.0.0.5",
 		    arg);
 	rl = (size_t)(c - arg);
 	if (rl >= sizeof(role))
-		return usage_error("--record %s: unknown role", arg);
+		return cli_usage_error("--record %s: unknown role", arg);
 	memcpy(role, arg, rl);
 	role[rl] = '\0';
 	if (itl_role_parse(&ra->role, role) != 0)
-		return usage_error(
+		return cli_usage_error(
 		    "--record %s: unknown role '%s' (roles: " ITL_ROLE_LIST
 		    ", or a number)",
 		    arg, role);
@@ -178,14 +140,14 @@ parse_record(struct rec_arg *ra, const char *arg)
 		char ip[32];
 		if (strlen(last + 1) >= sizeof(ip) ||
 		    inet_pton(AF_INET, strcpy(ip, last + 1), ra->ip) != 1)
-			return usage_error(
+			return cli_usage_error(
 			    "--record %s: '%s' is not an IPv4 address", arg,
 			    last + 1);
 		ra->has_ip = true;
 	} else
 		last = c + 1 + strlen(c + 1);
 	if (last == c + 1 || (size_t)(last - (c + 1)) >= sizeof(ra->path))
-		return usage_error("--record %s: no certificate file", arg);
+		return cli_usage_error("--record %s: no certificate file", arg);
 	memcpy(ra->path, c + 1, (size_t)(last - (c + 1)));
 	ra->path[last - (c + 1)] = '\0';
 	return 0;
@@ -226,15 +188,15 @@ default_records(struct build_state *st, const char *dir)
 		memset(ra, 0, sizeof(*ra));
 		if (pki_role_path(
 		        ra->path, sizeof(ra->path), dir, def[i].role, "pem"))
-			return failf("%s: directory name too long", dir);
+			return cli_failf("%s: directory name too long", dir);
 		if (!exists(ra->path))
 			continue;
 		ra->role = def[i].itl_role;
 		st->nrecs++;
 	}
 	if (st->nrecs == 0)
-		return failf("%s holds neither CallManager.pem nor "
-		             "CallManager-ECDSA.pem: give --record",
+		return cli_failf("%s holds neither CallManager.pem nor "
+		                 "CallManager-ECDSA.pem: give --record",
 		    dir);
 	return 0;
 }
@@ -245,7 +207,7 @@ read_password(const char *file, char *buf, size_t sz)
 	struct pki_err e;
 
 	if (file && pki_password_read(file, buf, sz, &e) != 0)
-		return failf("%s", e.msg);
+		return cli_failf("%s", e.msg);
 	return 0;
 }
 
@@ -281,7 +243,7 @@ itl_build_cmd(int argc, char **argv)
 
 	set_prog(argv, "build");
 	if ((st = calloc(1, sizeof(*st))) == NULL)
-		return failf("out of memory");
+		return cli_failf("out of memory");
 	memset(&bo, 0, sizeof(bo));
 	bo.hash = ITL_HASH_SHA512;
 	buf_init(&b);
@@ -301,7 +263,7 @@ itl_build_cmd(int argc, char **argv)
 			break;
 		case 'r':
 			if (st->nrecs == MAX_RECORDS) {
-				rc = usage_error(
+				rc = cli_usage_error(
 				    "at most %d --record", MAX_RECORDS);
 				goto out;
 			}
@@ -322,9 +284,10 @@ itl_build_cmd(int argc, char **argv)
 			t = strtoull(optarg, &end, 10);
 			if (errno || end == optarg || *end != '\0' || t == 0 ||
 			    t > UINT32_MAX) {
-				rc = usage_error("--timestamp %s: give Unix "
-				                 "seconds, 1 to 4294967295",
-				    optarg);
+				rc =
+				    cli_usage_error("--timestamp %s: give Unix "
+				                    "seconds, 1 to 4294967295",
+				        optarg);
 				goto out;
 			}
 			bo.timestamp = (uint32_t)t;
@@ -338,29 +301,29 @@ itl_build_cmd(int argc, char **argv)
 			rc = 0;
 			goto out;
 		default:
-			rc = usage_error(NULL);
+			rc = cli_usage_error(NULL);
 			goto out;
 		}
 	}
 	rc = EXIT_USAGE;
 	if (optind < argc) {
-		usage_error("unexpected argument '%s'", argv[optind]);
+		cli_usage_error("unexpected argument '%s'", argv[optind]);
 		goto out;
 	}
 	if (out == NULL) {
-		usage_error("--out is needed");
+		cli_usage_error("--out is needed");
 		goto out;
 	}
 	if ((signer == NULL) != (key == NULL)) {
-		usage_error("--signer and --signer-key go together");
+		cli_usage_error("--signer and --signer-key go together");
 		goto out;
 	}
 	if (signer == NULL && dir == NULL) {
-		usage_error("give --signer and --signer-key, or --dir");
+		cli_usage_error("give --signer and --signer-key, or --dir");
 		goto out;
 	}
 	if (st->nrecs == 0 && dir == NULL) {
-		usage_error("give at least one --record ROLE:CERT[:IP]");
+		cli_usage_error("give at least one --record ROLE:CERT[:IP]");
 		goto out;
 	}
 	rc = 1;
@@ -369,7 +332,7 @@ itl_build_cmd(int argc, char **argv)
 		        PKI_ROLE_ITLRECOVERY, "pem") ||
 		    pki_role_path(st->key, sizeof(st->key), dir,
 		        PKI_ROLE_ITLRECOVERY, "key")) {
-			failf("%s: directory name too long", dir);
+			cli_failf("%s: directory name too long", dir);
 			goto out;
 		}
 		signer = st->signer;
@@ -381,11 +344,11 @@ itl_build_cmd(int argc, char **argv)
 	if (read_password(pwfile, pw, sizeof(pw)))
 		goto out;
 	if (pki_cert_load(&sx, signer, &e)) {
-		failf("%s", e.msg);
+		cli_failf("%s", e.msg);
 		goto out;
 	}
 	if ((rc = pki_key_load(&sk, key, pwfile ? pw : NULL, &e))) {
-		failf("%s%s", e.msg,
+		cli_failf("%s%s", e.msg,
 		    rc == EACCES && !pwfile
 		        ? " (give it with --password-file FILE)"
 		        : "");
@@ -395,7 +358,7 @@ itl_build_cmd(int argc, char **argv)
 	rc = 1;
 	for (size_t i = 0; i < st->nrecs; i++) {
 		if (pki_cert_load(&st->certs[i], st->recs[i].path, &e)) {
-			failf("%s", e.msg);
+			cli_failf("%s", e.msg);
 			goto out;
 		}
 		st->entries[i].role = st->recs[i].role;
@@ -408,18 +371,19 @@ itl_build_cmd(int argc, char **argv)
 	bo.entries = st->entries;
 	bo.nentries = st->nrecs;
 	if (itl_build(&b, &bo, &e)) {
-		failf("%s", e.msg);
+		cli_failf("%s", e.msg);
 		goto out;
 	}
 	/* Read back what was built: the file must parse and verify. */
 	if (itl_parse(&f, b.p, b.len, &ie) || itl_verify(f, sx, &v, &ie)) {
-		failf("internal error: the built file does not check: offset "
-		      "%zu: %s",
+		cli_failf(
+		    "internal error: the built file does not check: offset "
+		    "%zu: %s",
 		    ie.offset, ie.msg);
 		goto out;
 	}
 	if (itl_write_file(out, b.p, b.len, &e)) {
-		failf("%s", e.msg);
+		cli_failf("%s", e.msg);
 		goto out;
 	}
 	printf("%s: %zu bytes, header %zu, %zu records, signed with %s by "
@@ -453,11 +417,11 @@ load(const char *path, unsigned char **datap, struct itl_file **fp)
 	size_t len;
 
 	if (itl_read_file(path, datap, &len, &e))
-		return failf("%s", e.msg);
+		return cli_failf("%s", e.msg);
 	if (itl_parse(fp, *datap, len, &ie)) {
 		free(*datap);
 		*datap = NULL;
-		return failf("%s: offset %zu: %s", path, ie.offset, ie.msg);
+		return cli_failf("%s: offset %zu: %s", path, ie.offset, ie.msg);
 	}
 	return 0;
 }
@@ -486,15 +450,16 @@ itl_show_cmd(int argc, char **argv)
 			fputs(usage_show, stdout);
 			return 0;
 		default:
-			return usage_error(NULL);
+			return cli_usage_error(NULL);
 		}
 	}
 	if (optind < argc)
 		file = argv[optind++];
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cli_usage_error(
+		    "unexpected argument '%s'", argv[optind]);
 	if (file == NULL)
-		return usage_error("give the FILE to show");
+		return cli_usage_error("give the FILE to show");
 	if (load(file, &data, &f))
 		return 1;
 	printf("%s: ", file);
@@ -531,21 +496,22 @@ itl_verify_cmd(int argc, char **argv)
 			fputs(usage_verify, stdout);
 			return 0;
 		default:
-			return usage_error(NULL);
+			return cli_usage_error(NULL);
 		}
 	}
 	if (optind < argc)
 		file = argv[optind++];
 	if (optind < argc)
-		return usage_error("unexpected argument '%s'", argv[optind]);
+		return cli_usage_error(
+		    "unexpected argument '%s'", argv[optind]);
 	if (file == NULL)
-		return usage_error("give the FILE to verify");
+		return cli_usage_error("give the FILE to verify");
 	if (signer && pki_cert_load(&sx, signer, &e))
-		return failf("%s", e.msg);
+		return cli_failf("%s", e.msg);
 	if (load(file, &data, &f))
 		goto out;
 	if (itl_verify(f, sx, &v, &ie)) {
-		failf("%s: offset %zu: %s", file, ie.offset, ie.msg);
+		cli_failf("%s: offset %zu: %s", file, ie.offset, ie.msg);
 		goto out;
 	}
 	printf("%s: signature OK (%s, RSA %d bits), ", file,
@@ -578,7 +544,7 @@ cli_itl(int argc, char **argv)
 	    {"verify", NULL, itl_verify_cmd},
 	};
 
-	snprintf(progname, sizeof(progname), "ngvoice itl");
+	snprintf(cli_progname, sizeof(cli_progname), "ngvoice itl");
 	return cli_dispatch("ngvoice itl", subs, sizeof(subs) / sizeof(subs[0]),
 	    usage_itl, argc, argv);
 }

@@ -1,4 +1,6 @@
 /* Helpers shared by the ngvoice subcommands. */
+#include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -56,4 +58,43 @@ cli_conf_value(const char *config, const char *key, char *out, size_t sz)
 	}
 	conf_free(c);
 	return rc;
+}
+
+char cli_progname[64];
+
+void
+cli_set_prog(char **argv, const char *cmd, const char *sub)
+{
+	snprintf(cli_progname, sizeof(cli_progname), "%s %s", cmd, sub);
+	argv[0] = cli_progname;
+	optind = 0; /* GNU getopt: start over for this subcommand */
+}
+
+int
+cli_failf(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", cli_progname);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	return 1;
+}
+
+int
+cli_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (fmt) {
+		fprintf(stderr, "%s: ", cli_progname);
+		va_start(ap, fmt);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fprintf(stderr, "\n");
+	}
+	fprintf(stderr, "Run '%s --help' for the options.\n", cli_progname);
+	return 2;
 }
