@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "pki/cert.h"
 #include "tls/ctx.h"
+#include "tls/diag.h"
 #include "tls/peer.h"
 #include "tls/profile.h"
 
@@ -451,6 +452,77 @@ test_keylog(void **state)
 	SSL_CTX_free(s);
 }
 
+/*
+ * An expired client certificate: the handshake fails and the reason reads
+ * "peer certificate CN=... expired on DATE" (lib/tls/diag.c).
+ */
+static void
+test_expired_peer(void **state)
+{
+	char p[128], k[128], why[600];
+	SSL_CTX *s = server(TLS_CIPHERS_ALL_RSA, true, true), *c;
+	EVP_PKEY *pk;
+	X509 *x;
+	FILE *f;
+
+	(void)state;
+	/* the client identity, re-signed with a validity that ended */
+	path(p, "expired.pem");
+	path(k, "expired.key");
+	assert_int_equal(pki_selfsigned(PKI_KEY_EC_P256, "old-phone.lab",
+	                     "DNS:old-phone.lab", 1, p, k),
+	    0);
+	f = fopen(p, "r");
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	f = fopen(k, "r");
+	pk = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	X509_gmtime_adj(X509_getm_notBefore(x), -3 * 86400);
+	X509_gmtime_adj(X509_getm_notAfter(x), -86400);
+	assert_true(X509_sign(x, pk, EVP_sha256()) > 0);
+	f = fopen(p, "w");
+	PEM_write_X509(f, x);
+	fclose(f);
+	/* the server trusts it (it is in the bundle), but it has expired */
+	char bundle[128];
+	path(bundle, "trust-expired.pem");
+	cat(bundle, trust, p);
+	SSL_CTX_load_verify_locations(s, bundle, NULL);
+
+	c = SSL_CTX_new(TLS_client_method());
+	SSL_CTX_use_certificate_file(c, p, SSL_FILETYPE_PEM);
+	SSL_CTX_use_PrivateKey(c, pk);
+	/* run the handshake by hand to keep the server's SSL for the reason */
+	SSL *ss = SSL_new(s), *cs = SSL_new(c);
+	BIO *sb, *cb;
+	BIO_new_bio_pair(&sb, 0, &cb, 0);
+	SSL_set_bio(ss, sb, sb);
+	SSL_set_bio(cs, cb, cb);
+	SSL_set_accept_state(ss);
+	SSL_set_connect_state(cs);
+	unsigned long e = 0;
+	for (int i = 0; i < 50; i++) {
+		SSL_do_handshake(cs);
+		if (SSL_do_handshake(ss) <= 0 && ERR_peek_error()) {
+			e = ERR_get_error();
+			break;
+		}
+	}
+	assert_true(e != 0);
+	tls_handshake_why(ss, e, why, sizeof(why));
+	if (strstr(why, "peer certificate CN=old-phone.lab") == NULL ||
+	    strstr(why, "expired on") == NULL)
+		fail_msg("reason: %s", why);
+	ERR_clear_error();
+	SSL_free(ss);
+	SSL_free(cs);
+	SSL_CTX_free(c);
+	SSL_CTX_free(s);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+}
+
 int
 main(void)
 {
@@ -463,6 +535,7 @@ main(void)
 	    cmocka_unit_test(test_bad_options),
 	    cmocka_unit_test(test_peer_names),
 	    cmocka_unit_test(test_keylog),
+	    cmocka_unit_test(test_expired_peer),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
