@@ -159,6 +159,37 @@ req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
 			    s, m, rx, 481, NULL, SLICE_NULL, SLICE_NULL);
 		return;
 	}
+	/*
+	 * The trunk security profile's accept flags (protocol-notes 5.1):
+	 * what a profile does not accept gets 403 with the reason.
+	 */
+	const struct cm_trunk_rt *from_trunk = trunk_of(cm, rx);
+	if (from_trunk) {
+		const struct cm_trunk_security_profile *p =
+		    from_trunk->cfg->profile;
+		const char *refused = NULL;
+		if (sip_method_eq(m->method, "REFER") &&
+		    !p->accept_out_of_dialog_refer)
+			refused =
+			    "Out-of-dialog REFER not accepted on this trunk";
+		else if (sip_method_eq(m->method, "SUBSCRIBE") &&
+		         !p->accept_presence_subscription)
+			refused = "Presence subscription not accepted on this "
+			          "trunk";
+		else if (sip_method_eq(m->method, "INVITE") &&
+		         sip_msg_hdr_byname(m, "Replaces") &&
+		         !p->accept_replaces_header)
+			refused = "Replaces not accepted on this trunk";
+		if (refused) {
+			log_info("trunk %s: %.*s refused by security profile "
+			         "%s: %s",
+			    from_trunk->cfg->name, (int)m->method.n,
+			    m->method.p, p->name, refused);
+			sip_stack_reply(s, m, rx, 403, refused, SLICE_LIT("cm"),
+			    SLICE_NULL);
+			return;
+		}
+	}
 	if (sip_method_eq(m->method, "INVITE")) {
 		const struct cm_dn *caller = NULL;
 		if (!cm_caller_allowed(cm, m, rx, &caller)) {
@@ -175,7 +206,7 @@ req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
 		return;
 	}
 	if (sip_method_eq(m->method, "NOTIFY")) {
-		cm_mwi_request(cm, m, rx, trunk_of(cm, rx));
+		cm_mwi_request(cm, m, rx, from_trunk);
 		return;
 	}
 	struct sip_strans *st;

@@ -811,6 +811,75 @@ test_mwi(void **state)
 	event_base_free(base);
 }
 
+/* The profile's accept flags: REFER, presence SUBSCRIBE and Replaces from the trunk. */
+static void
+send_from_vm(
+    struct peer *p, struct callmgr *cm, const char *method, const char *extra)
+{
+	char branch[32], callid[32];
+	struct sip_req_spec sp;
+	struct sip_ctrans *ct;
+	struct buf b;
+
+	sip_token_new(callid, sizeof(callid));
+	memset(&sp, 0, sizeof(sp));
+	sip_branch_new(branch);
+	sp.method = method;
+	sp.ruri = SLICE_LIT("sip:1001@cucm.ngvoice.localhost");
+	sp.proto = SIP_PROTO_TLS;
+	sp.via_host = SLICE_LIT("127.0.0.1");
+	sp.via_port = sa_port(&p->tls);
+	sp.branch = branch;
+	sp.from = SLICE_LIT("<sip:cuc.ngvoice.localhost>;tag=vm");
+	sp.to = SLICE_LIT("<sip:1001@cucm.ngvoice.localhost>");
+	sp.callid = slice_cstr(callid);
+	sp.cseq = 1;
+	sp.contact = SLICE_LIT("<sip:vm@127.0.0.1>");
+	sp.extra = slice_cstr(extra);
+	buf_init(&b);
+	sip_req_build(&b, &sp);
+	p->done = false;
+	assert_int_equal(
+	    sip_ctrans_request(&ct, p->stack, SIP_PROTO_TLS, &cm->tls_addr,
+	        "cucm.ngvoice.localhost", NULL, b.p, b.len, peer_resp_h, p),
+	    0);
+	buf_free(&b);
+	WAIT_FOR(p->done, 5000);
+	assert_true(p->done);
+}
+
+static void
+test_accept_flags(void **state)
+{
+	struct callmgr *cm;
+	struct conf_err err;
+	struct peer vm;
+	char msg[400];
+
+	(void)state;
+	base = event_base_new();
+	peer_up(&vm, vm_cert, vm_key, peer_trust);
+	vm.answer_options = true;
+	write_config(sa_port(&vm.tls), "cuc.ngvoice.localhost");
+	if (cm_alloc(&cm, base, conf_path, &err) != 0)
+		fail_msg("%s", conf_err_str(&err, msg, sizeof(msg)));
+	assert_int_equal(cm_start(cm), 0);
+	send_from_vm(&vm, cm, "REFER",
+	    "Refer-To: <sip:1002@cucm.ngvoice.localhost>\r\n");
+	assert_int_equal(vm.code, 403);
+	send_from_vm(&vm, cm, "SUBSCRIBE", "Event: presence\r\n");
+	assert_int_equal(vm.code, 403);
+	send_from_vm(
+	    &vm, cm, "INVITE", "Replaces: abc@host;to-tag=1;from-tag=2\r\n");
+	assert_int_equal(vm.code, 403);
+	/* unsolicited NOTIFY is accepted by this profile */
+	send_mwi(&vm, cm, "1001", "yes");
+	assert_int_equal(vm.code, 200);
+	cm_free(cm);
+	peer_down(&vm);
+	event_base_free(base);
+}
+
 int
 main(void)
 {
@@ -820,6 +889,7 @@ main(void)
 	    cmocka_unit_test(test_trunk_wrong_name),
 	    cmocka_unit_test(test_calls),
 	    cmocka_unit_test(test_mwi),
+	    cmocka_unit_test(test_accept_flags),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
