@@ -1,5 +1,6 @@
 /* INI-style configuration: parsing with line numbers, schema binding, clear errors. */
 #include "conf/conf.h"
+#include "core/secure.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -65,6 +66,10 @@ conf_free(struct conf *c)
 	for (size_t i = 0; i < c->nsecs; i++) {
 		struct conf_section *s = &c->secs[i];
 		for (size_t j = 0; j < s->nitems; j++) {
+			/* Values may be passwords: wipe before freeing. */
+			if (s->items[j].val)
+				secure_wipe(
+				    s->items[j].val, strlen(s->items[j].val));
 			free(s->items[j].key);
 			free(s->items[j].val);
 		}
