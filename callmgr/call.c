@@ -46,15 +46,6 @@ struct cm_call {
 
 static unsigned next_id = 1;
 
-static char *
-sdup(struct slice s)
-{
-	char *p = malloc(s.n + 1);
-	if (p)
-		slice_strlcpy(p, s.n + 1, s);
-	return p;
-}
-
 static void
 call_free(struct cm_call *c)
 {
@@ -401,7 +392,7 @@ b_resp_h(int err, const struct sip_msg *resp, void *arg)
 		if (c->noanswer)
 			evtimer_del(c->noanswer);
 		c->state = CALL_UP;
-		char *body = sdup(resp->body);
+		char *body = slice_strdup(resp->body);
 		a_reply(c, 200, NULL,
 		    resp->body.n ? SLICE_LIT("application/sdp") : SLICE_NULL,
 		    resp->body);
@@ -470,11 +461,11 @@ cm_call_invite(struct callmgr *cm, const struct sip_msg *m,
 	list_add_tail(&cm->calls, &c->le);
 	c->a_proto = rx->proto;
 	c->caller = caller;
-	c->from_user = sdup(
+	c->from_user = slice_strdup(
 	    m->from.uri.user.n ? m->from.uri.user : SLICE_LIT("anonymous"));
-	c->a_callid = sdup(m->callid);
+	c->a_callid = slice_strdup(m->callid);
 	if (m->body.n) {
-		c->sdp = sdup(m->body);
+		c->sdp = slice_strdup(m->body);
 		c->ctype = strdup("application/sdp");
 	}
 	sip_token_new(c->a_tag, sizeof(c->a_tag));

@@ -13,15 +13,6 @@
 #define REG_MAX_EXPIRES     7200
 #define REG_MAX_BINDINGS    8
 
-static char *
-sdup(struct slice s)
-{
-	char *p = malloc(s.n + 1);
-	if (p)
-		slice_strlcpy(p, s.n + 1, s);
-	return p;
-}
-
 static void
 binding_free(struct cm_binding *b)
 {
@@ -303,7 +294,8 @@ cm_registrar_request(
 				return;
 			}
 			b = calloc(1, sizeof(*b));
-			if (b == NULL || (b->uri = sdup(c.uri_s)) == NULL) {
+			if (b == NULL ||
+			    (b->uri = slice_strdup(c.uri_s)) == NULL) {
 				free(b);
 				reply(cm, m, rx, 500, "Out of memory", NULL);
 				return;
@@ -318,10 +310,10 @@ cm_registrar_request(
 		free(b->contact);
 		free(b->callid);
 		free(b->user_agent);
-		b->contact = sdup(v);
-		b->callid = sdup(m->callid);
+		b->contact = slice_strdup(v);
+		b->callid = slice_strdup(m->callid);
 		const struct sip_hdr *ua = sip_msg_hdr(m, SIP_HDR_USER_AGENT);
-		b->user_agent = ua ? sdup(ua->val) : NULL;
+		b->user_agent = ua ? slice_strdup(ua->val) : NULL;
 		b->cseq = m->cseq.num;
 		b->expires_at = cm_now() + (time_t)exp;
 		b->proto = rx->proto;

@@ -2,6 +2,7 @@
 #include "core/slice.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <strings.h>
 
 bool
@@ -77,4 +78,14 @@ slice_strlcpy(char *dst, size_t dstsz, struct slice s)
 		memcpy(dst, s.p, n);
 	dst[n] = '\0';
 	return dst;
+}
+
+char *
+slice_strdup(struct slice s)
+{
+	char *p = malloc(s.n + 1);
+
+	if (p)
+		slice_strlcpy(p, s.n + 1, s);
+	return p;
 }

@@ -48,6 +48,9 @@ struct slice slice_trim(struct slice s);
  */
 int slice_u64(struct slice s, uint64_t max, uint64_t *vp);
 
+/* A malloc'd NUL-terminated copy (the caller frees it), NULL on ENOMEM. */
+char *slice_strdup(struct slice s);
+
 /* Copies into a NUL-terminated buffer, truncating; returns dst. */
 char *slice_strlcpy(char *dst, size_t dstsz, struct slice s);
 

@@ -45,15 +45,6 @@ sip_req_build(struct buf *b, const struct sip_req_spec *sp)
 	return b->err;
 }
 
-static char *
-sdup(struct slice s)
-{
-	char *p = malloc(s.n + 1);
-	if (p)
-		slice_strlcpy(p, s.n + 1, s);
-	return p;
-}
-
 /* Collects Record-Route values, in order or reversed, as one Route value. */
 static char *
 route_set(const struct sip_msg *m, bool reverse)
@@ -122,12 +113,12 @@ sip_dialog_uac(struct sip_dialog **dp, const struct sip_msg *req,
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return ENOMEM;
-	d->callid = sdup(req->callid);
-	d->ltag = sdup(req->from.tag);
-	d->rtag = sdup(resp->to.tag);
-	d->lhdr = sdup(sip_msg_hdr(req, SIP_HDR_FROM)->val);
-	d->rhdr = sdup(sip_msg_hdr(resp, SIP_HDR_TO)->val);
-	d->target = sdup(c.uri_s);
+	d->callid = slice_strdup(req->callid);
+	d->ltag = slice_strdup(req->from.tag);
+	d->rtag = slice_strdup(resp->to.tag);
+	d->lhdr = slice_strdup(sip_msg_hdr(req, SIP_HDR_FROM)->val);
+	d->rhdr = slice_strdup(sip_msg_hdr(resp, SIP_HDR_TO)->val);
+	d->target = slice_strdup(c.uri_s);
 	/* RFC 3261 12.1.2: the response's Record-Route, reversed. */
 	d->routes = route_set(resp, true);
 	d->lseq = req->cseq.num;
@@ -162,11 +153,11 @@ sip_dialog_uas(struct sip_dialog **dp, const struct sip_msg *req,
 	d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return ENOMEM;
-	d->callid = sdup(req->callid);
+	d->callid = slice_strdup(req->callid);
 	d->ltag = strdup(ltag);
 	/* RFC 3261 12.1.1: a missing From tag is an empty remote tag. */
-	d->rtag =
-	    sdup(slice_isset(req->from.tag) ? req->from.tag : SLICE_LIT(""));
+	d->rtag = slice_strdup(
+	    slice_isset(req->from.tag) ? req->from.tag : SLICE_LIT(""));
 	buf_init(&b);
 	buf_append_slice(&b, sip_msg_hdr(req, SIP_HDR_TO)->val);
 	if (!slice_isset(req->to.tag)) {
@@ -175,8 +166,8 @@ sip_dialog_uas(struct sip_dialog **dp, const struct sip_msg *req,
 	}
 	buf_append(&b, "", 1);
 	d->lhdr = b.err ? NULL : b.p;
-	d->rhdr = sdup(sip_msg_hdr(req, SIP_HDR_FROM)->val);
-	d->target = sdup(c.uri_s);
+	d->rhdr = slice_strdup(sip_msg_hdr(req, SIP_HDR_FROM)->val);
+	d->target = slice_strdup(c.uri_s);
 	d->routes = route_set(req, false);
 	d->rseq = req->cseq.num;
 	d->rseq_set = true;
@@ -240,7 +231,7 @@ sip_dialog_set_target(struct sip_dialog *d, const struct sip_msg *m)
 
 	if (first_contact(m, &c) != 0)
 		return EBADMSG;
-	if ((t = sdup(c.uri_s)) == NULL)
+	if ((t = slice_strdup(c.uri_s)) == NULL)
 		return ENOMEM;
 	free(d->target);
 	d->target = t;
