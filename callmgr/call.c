@@ -154,10 +154,8 @@ b_leg_send(
 	struct buf b;
 	int err;
 
-	if (sip_tp_laddr(sip_stack_tp(cm->stack), c->b_proto,
-	        sa_family(&c->b_dst), &la) != 0)
-		la = cm->sip_addr;
-	sa_ntop(&la, via, sizeof(via));
+	cm_local_addr(
+	    cm, c->b_proto, sa_family(&c->b_dst), &la, via, sizeof(via));
 	sip_branch_new(branch);
 	sip_token_new(callid, sizeof(callid));
 	snprintf(from, sizeof(from), "<sip:%s@%s>;tag=b%u", c->from_user,
@@ -325,10 +323,7 @@ send_in_dialog(struct callmgr *cm, struct sip_dialog *d, const char *method,
 	struct sa la;
 	struct buf b;
 
-	if (sip_tp_laddr(
-	        sip_stack_tp(cm->stack), d->proto, sa_family(dst), &la) != 0)
-		la = cm->sip_addr;
-	sa_ntop(&la, via, sizeof(via));
+	cm_local_addr(cm, d->proto, sa_family(dst), &la, via, sizeof(via));
 	sip_branch_new(branch);
 	memset(&sp, 0, sizeof(sp));
 	sp.method = method;

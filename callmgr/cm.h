@@ -98,6 +98,12 @@ int cm_alloc(struct callmgr **cmp, struct event_base *base, const char *path,
 int cm_start(struct callmgr *cm);
 void cm_free(struct callmgr *cm);
 time_t cm_now(void);
+/*
+ * Our address for a Via or Contact toward a peer of this family over
+ * proto: the listener's, else the UDP/TCP one; its text form in host.
+ */
+void cm_local_addr(struct callmgr *cm, enum sip_proto proto, int family,
+    struct sa *la, char *host, size_t hostsz);
 double cm_now_ms(void);
 
 /* registrar.c */

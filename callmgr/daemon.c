@@ -22,6 +22,15 @@ cm_now(void)
 	return ts.tv_sec;
 }
 
+void
+cm_local_addr(struct callmgr *cm, enum sip_proto proto, int family,
+    struct sa *la, char *host, size_t hostsz)
+{
+	if (sip_tp_laddr(sip_stack_tp(cm->stack), proto, family, la) != 0)
+		*la = cm->sip_addr;
+	sa_ntop(la, host, hostsz);
+}
+
 double
 cm_now_ms(void)
 {

@@ -28,10 +28,7 @@ notify_binding(struct callmgr *cm, struct cm_line *l, struct cm_binding *b)
 	struct sa la;
 	struct buf body, req;
 
-	if (sip_tp_laddr(sip_stack_tp(cm->stack), b->proto, sa_family(&b->src),
-	        &la) != 0)
-		la = cm->sip_addr;
-	sa_ntop(&la, via, sizeof(via));
+	cm_local_addr(cm, b->proto, sa_family(&b->src), &la, via, sizeof(via));
 	sip_branch_new(branch);
 	sip_token_new(tag, sizeof(tag));
 	sip_token_new(callid, sizeof(callid));

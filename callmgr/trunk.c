@@ -158,10 +158,8 @@ dest_ping(struct cm_dest_rt *d)
 		dest_schedule(d);
 		return;
 	}
-	if (sip_tp_laddr(sip_stack_tp(cm->stack), t->proto, sa_family(&d->addr),
-	        &la) != 0)
-		la = cm->sip_addr;
-	sa_ntop(&la, via_host, sizeof(via_host));
+	cm_local_addr(
+	    cm, t->proto, sa_family(&d->addr), &la, via_host, sizeof(via_host));
 	sip_branch_new(branch);
 	sip_token_new(tag, sizeof(tag));
 	sip_token_new(callid, sizeof(callid));
