@@ -17,16 +17,13 @@
 /* Certificate, key and request files are small; a bigger one is wrong. */
 #define PKI_FILE_MAX (4u << 20)
 
-/*
- * Reads a whole file into *bufp (NUL-terminated, owned by the caller, who
- * wipes it when it may hold a secret). Returns 0 or an errno value.
- */
-static int
-slurp(const char *path, unsigned char **bufp, size_t *np, struct pki_err *e)
+int
+pki_file_read(const char *path, size_t max, int toobig, const char *what,
+    unsigned char **bufp, size_t *np, struct pki_err *e)
 {
 	struct stat st;
-	unsigned char *buf = NULL;
-	size_t n = 0, cap;
+	unsigned char *buf;
+	size_t n = 0, cap = max + 1;
 	int fd, err;
 
 	if (path == NULL || *path == '\0') {
@@ -44,15 +41,15 @@ slurp(const char *path, unsigned char **bufp, size_t *np, struct pki_err *e)
 		close(fd);
 		return err;
 	}
-	if (st.st_size > (off_t)PKI_FILE_MAX) {
-		pki_err_set(e,
-		    "%s: %lld bytes is too big for a certificate or "
-		    "key file",
-		    path, (long long)st.st_size);
-		close(fd);
-		return EBADMSG;
+	if (S_ISREG(st.st_mode)) {
+		if ((unsigned long long)st.st_size > max) {
+			pki_err_set(e, "%s: %lld bytes is too big for %s", path,
+			    (long long)st.st_size, what);
+			close(fd);
+			return toobig;
+		}
+		cap = (size_t)st.st_size + 1;
 	}
-	cap = (size_t)st.st_size + 1;
 	if ((buf = malloc(cap + 1)) == NULL) {
 		close(fd);
 		pki_err_set(e, "%s: out of memory", path);
@@ -78,10 +75,25 @@ slurp(const char *path, unsigned char **bufp, size_t *np, struct pki_err *e)
 			break; /* it grew while we read: keep what fits */
 	}
 	close(fd);
+	if (n > max) {
+		/* not a regular file (a pipe): it said more than may be */
+		pki_err_set(e, "%s: more than %zu bytes is too big for %s",
+		    path, max, what);
+		OPENSSL_cleanse(buf, n);
+		free(buf);
+		return toobig;
+	}
 	buf[n] = '\0';
 	*bufp = buf;
 	*np = n;
 	return 0;
+}
+
+static int
+slurp(const char *path, unsigned char **bufp, size_t *np, struct pki_err *e)
+{
+	return pki_file_read(path, PKI_FILE_MAX, EBADMSG,
+	    "a certificate or key file", bufp, np, e);
 }
 
 static void

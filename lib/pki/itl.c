@@ -1861,69 +1861,8 @@ int
 itl_read_file(
     const char *path, unsigned char **datap, size_t *lenp, struct pki_err *e)
 {
-	unsigned char *buf;
-	size_t n = 0, cap = ITL_MAX_FILE + 1;
-	int fd, err;
-	struct stat st;
-
-	if (path == NULL || *path == '\0') {
-		pki_err_set(e, "no file name given");
-		return EINVAL;
-	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		err = errno;
-		pki_err_set(e, "%s: cannot read: %s", path, strerror(err));
-		return err;
-	}
-	if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-		err = S_ISDIR(st.st_mode) ? EISDIR : errno;
-		pki_err_set(e, "%s: cannot read: %s", path, strerror(err));
-		close(fd);
-		return err;
-	}
-	if (S_ISREG(st.st_mode) && st.st_size > (off_t)ITL_MAX_FILE) {
-		pki_err_set(e,
-		    "%s: %lld bytes is more than the %u an ITL may "
-		    "have",
-		    path, (long long)st.st_size, ITL_MAX_FILE);
-		close(fd);
-		return EFBIG;
-	}
-	if (S_ISREG(st.st_mode))
-		cap = (size_t)st.st_size + 1;
-	if ((buf = malloc(cap)) == NULL) {
-		close(fd);
-		pki_err_set(e, "%s: out of memory", path);
-		return ENOMEM;
-	}
-	for (;;) {
-		ssize_t r = read(fd, buf + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err = errno;
-			pki_err_set(
-			    e, "%s: cannot read: %s", path, strerror(err));
-			free(buf);
-			close(fd);
-			return err;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n == cap)
-			break;
-	}
-	close(fd);
-	if (n > ITL_MAX_FILE) {
-		pki_err_set(e, "%s: more than the %u bytes an ITL may have",
-		    path, ITL_MAX_FILE);
-		free(buf);
-		return EFBIG;
-	}
-	*datap = buf;
-	*lenp = n;
-	return 0;
+	return pki_file_read(path, ITL_MAX_FILE, EFBIG,
+	    "an ITL (at most 1048576 bytes)", datap, lenp, e);
 }
 
 int

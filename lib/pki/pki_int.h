@@ -61,4 +61,13 @@ int pki_cn_name(X509_NAME **np, const char *cn, struct pki_err *e);
 /* True when a file exists at path (any type). */
 bool pki_exists(const char *path);
 
+/*
+ * Reads a whole file into *bufp (NUL-terminated, owned by the caller, who
+ * wipes it when it may hold a secret). A file over max bytes is refused
+ * with toobig and a message saying it is too big for what. Returns 0 or an
+ * errno value, with e->msg naming the file.
+ */
+int pki_file_read(const char *path, size_t max, int toobig, const char *what,
+    unsigned char **bufp, size_t *np, struct pki_err *e);
+
 #endif
