@@ -79,8 +79,9 @@ make_tls(struct callmgr *cm, SSL_CTX **sctx, SSL_CTX **cctx)
  * profile's X.509 subject name. NULL when none.
  */
 static const struct cm_trunk_rt *
-trunk_of(struct callmgr *cm, const struct sip_rx *rx)
+trunk_of(struct callmgr *cm, const struct sip_rx *rx, char *why, size_t whysz)
 {
+	why[0] = '\0';
 	for (size_t i = 0; i < cm->ntrunks; i++) {
 		const struct cm_trunk_rt *t = &cm->trunks[i];
 		for (size_t j = 0; j < t->ndests; j++) {
@@ -95,13 +96,15 @@ trunk_of(struct callmgr *cm, const struct sip_rx *rx)
 			if (t->proto == SIP_PROTO_TLS &&
 			    !tls_peer_name_ok(rx->peer_cert,
 			        t->cfg->profile->x509_subject_name)) {
-				char src[SA_FMT_MAX], why[800];
+				/*
+				 * Said only if the request is refused in the
+				 * end: on one host, phones share the address.
+				 */
+				char src[SA_FMT_MAX];
 				sa_fmt(&rx->peer, src, sizeof(src));
-				log_warn("trunk %s: request refused: %s",
-				    t->cfg->name,
-				    tls_peer_name_why(rx->peer_cert, src,
-				        t->cfg->profile->x509_subject_name, why,
-				        sizeof(why)));
+				tls_peer_name_why(rx->peer_cert, src,
+				    t->cfg->profile->x509_subject_name, why,
+				    whysz);
 				continue;
 			}
 			return t;
@@ -117,7 +120,8 @@ trunk_of(struct callmgr *cm, const struct sip_rx *rx)
  */
 static bool
 cm_caller_allowed(struct callmgr *cm, const struct sip_msg *m,
-    const struct sip_rx *rx, const struct cm_dn **caller)
+    const struct sip_rx *rx, const struct cm_trunk_rt *from_trunk,
+    const struct cm_dn **caller)
 {
 	char user[64];
 
@@ -136,11 +140,8 @@ cm_caller_allowed(struct callmgr *cm, const struct sip_msg *m,
 			}
 		}
 	}
-	if (trunk_of(cm, rx) != NULL) {
-		*caller = NULL;
-		return true;
-	}
-	return false;
+	*caller = NULL;
+	return from_trunk != NULL;
 }
 
 static void
@@ -172,7 +173,9 @@ req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
 	 * The trunk security profile's accept flags (protocol-notes 5.1):
 	 * what a profile does not accept gets 403 with the reason.
 	 */
-	const struct cm_trunk_rt *from_trunk = trunk_of(cm, rx);
+	char trunk_why[800];
+	const struct cm_trunk_rt *from_trunk =
+	    trunk_of(cm, rx, trunk_why, sizeof(trunk_why));
 	if (from_trunk) {
 		const struct cm_trunk_security_profile *p =
 		    from_trunk->cfg->profile;
@@ -201,11 +204,12 @@ req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
 	}
 	if (sip_method_eq(m->method, "INVITE")) {
 		const struct cm_dn *caller = NULL;
-		if (!cm_caller_allowed(cm, m, rx, &caller)) {
+		if (!cm_caller_allowed(cm, m, rx, from_trunk, &caller)) {
 			char a[SA_FMT_MAX];
 			log_warn("call from %s refused: neither a registered "
-			         "line's flow nor a trunk destination",
-			    sa_fmt(&rx->peer, a, sizeof(a)));
+			         "line's flow nor a trunk destination%s%s",
+			    sa_fmt(&rx->peer, a, sizeof(a)),
+			    trunk_why[0] ? ": " : "", trunk_why);
 			sip_stack_reply(s, m, rx, 403,
 			    "Not a registered line or a known trunk",
 			    SLICE_LIT("cm"), SLICE_NULL);
@@ -215,6 +219,8 @@ req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
 		return;
 	}
 	if (sip_method_eq(m->method, "NOTIFY")) {
+		if (from_trunk == NULL && trunk_why[0])
+			log_warn("mwi: NOTIFY refused: %s", trunk_why);
 		cm_mwi_request(cm, m, rx, from_trunk);
 		return;
 	}

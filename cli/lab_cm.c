@@ -430,16 +430,11 @@ lab_callmanager(struct event_base *base, const struct lab_files *f,
 	wait_for(base, &phone.done, 8000);
 	const char *suite_a = "?", *suite_b = "?";
 	SSL *sa = NULL, *sb = NULL;
-	/*
-	 * The flows the call used: a CRLF keep-alive (RFC 5626) goes over the
-	 * existing connection and tells which one it is.
-	 */
-	struct sip_conn *ca = NULL, *cb = NULL;
-	sip_tp_send(sip_stack_tp(phone.stack), SIP_PROTO_TLS, &cm->tls_addr,
-	    NULL, "cucm.ngvoice.localhost", "\r\n\r\n", 4, &ca);
-	sip_tp_send(sip_stack_tp(cm->stack), SIP_PROTO_TLS,
-	    &cm->trunks[0].dests[0].addr, NULL, "cuc.ngvoice.localhost",
-	    "\r\n\r\n", 4, &cb);
+	/* The flows the call used: the phone's and the trunk's connections. */
+	struct sip_conn *ca = sip_tp_conn(
+	    sip_stack_tp(phone.stack), SIP_PROTO_TLS, &cm->tls_addr);
+	struct sip_conn *cb = sip_tp_conn(sip_stack_tp(cm->stack),
+	    SIP_PROTO_TLS, &cm->trunks[0].dests[0].addr);
 	if (ca && (sa = sip_conn_ssl(ca)) != NULL)
 		suite_a = SSL_get_cipher_name(sa);
 	if (cb && (sb = sip_conn_ssl(cb)) != NULL)

@@ -901,6 +901,14 @@ sip_tp_send(struct sip_tp *tp, enum sip_proto proto, const struct sa *dst,
 	return 0;
 }
 
+struct sip_conn *
+sip_tp_conn(struct sip_tp *tp, enum sip_proto proto, const struct sa *dst)
+{
+	if (tp == NULL || dst == NULL || proto == SIP_PROTO_UDP)
+		return NULL;
+	return conn_find(tp, proto, dst, NULL);
+}
+
 void
 sip_tp_stats(const struct sip_tp *tp, struct sip_tp_stats *st)
 {

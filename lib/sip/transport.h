@@ -106,6 +106,13 @@ int sip_tp_send(struct sip_tp *tp, enum sip_proto proto, const struct sa *dst,
     struct sip_conn *conn, const char *tls_name, const void *data, size_t len,
     struct sip_conn **connp);
 
+/*
+ * The open connection that sip_tp_send() would use to reach dst over proto
+ * (borrowed), or NULL: for status pages and checks.
+ */
+struct sip_conn *sip_tp_conn(
+    struct sip_tp *tp, enum sip_proto proto, const struct sa *dst);
+
 /* References keep a connection's memory (not the socket) alive. */
 struct sip_conn *sip_conn_ref(struct sip_conn *c);
 void sip_conn_unref(struct sip_conn *c);
