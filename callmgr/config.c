@@ -28,35 +28,11 @@ struct label {
 	const char *s;
 };
 
-/*
- * Compares two labels ignoring case, spaces, '-', '_' and ',': "Non Secure",
- * "non-secure" and "NonSecure" are the same option, as are "AEAD AES256
- * GCM-based ciphers only" and "aead aes256 gcm based ciphers only".
- */
-static bool
-squash_eq(const char *a, const char *b)
-{
-	static const char skip[] = " \t-_,";
-
-	for (;;) {
-		while (*a && strchr(skip, *a))
-			a++;
-		while (*b && strchr(skip, *b))
-			b++;
-		if (*a == '\0' || *b == '\0')
-			return *a == '\0' && *b == '\0';
-		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
-			return false;
-		a++;
-		b++;
-	}
-}
-
 static int
 label_find(const struct label *t, const char *v, int *out)
 {
 	for (; t->s; t++) {
-		if (squash_eq(v, t->s)) {
+		if (conf_label_eq(v, t->s)) {
 			*out = t->val;
 			return 0;
 		}
@@ -529,9 +505,9 @@ check_choice(struct loader *ld, const struct conf_section *s, const char *key,
 	if (*val == NULL)
 		return 0;
 	for (; ch->canon; ch++) {
-		bool hit = squash_eq(*val, ch->canon);
+		bool hit = conf_label_eq(*val, ch->canon);
 		for (size_t i = 0; !hit && i < 3 && ch->alias[i]; i++)
-			hit = squash_eq(*val, ch->alias[i]);
+			hit = conf_label_eq(*val, ch->alias[i]);
 		if (hit)
 			return strcmp(*val, ch->canon) == 0
 			           ? 0
@@ -554,57 +530,6 @@ all_digits(const char *s, size_t max)
 			return false;
 	}
 	return true;
-}
-
-static bool
-is_ipv4(const char *s)
-{
-	struct in_addr a;
-	return inet_pton(AF_INET, s, &a) == 1;
-}
-
-static bool
-is_ipv6(const char *s)
-{
-	struct in6_addr a;
-	return inet_pton(AF_INET6, s, &a) == 1;
-}
-
-/* Only digits and dots: meant as an IPv4 address, not a name. */
-static bool
-looks_ipv4(const char *s)
-{
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s) && *s != '.')
-			return false;
-	}
-	return true;
-}
-
-/* A DNS name: labels of letters, digits, '-' and '_', 1-63 each. */
-static bool
-valid_hostname(const char *s)
-{
-	size_t n = strlen(s), lab = 0;
-
-	if (n == 0 || n > 253)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char ch = s[i];
-		if (ch == '.') {
-			if (lab == 0 || s[i - 1] == '-')
-				return false;
-			lab = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)ch) && ch != '-' && ch != '_')
-			return false;
-		if (lab == 0 && ch == '-')
-			return false;
-		if (++lab > 63)
-			return false;
-	}
-	return lab > 0 && s[n - 1] != '-';
 }
 
 /* ---- reading the file ---- */
@@ -937,18 +862,19 @@ check_enterprise(struct loader *ld)
 	         &e->tftp_file_signature_algorithm, sig_algs,
 	         "SHA-512 or SHA-1")) != 0)
 		return rc;
-	if (is_ipv4(e->host_name) || is_ipv6(e->host_name))
+	if (conf_is_ipv4(e->host_name) || conf_is_ipv6(e->host_name))
 		cfg_warn(ld, item_line(s, "host_name"),
 		    "host_name %s is an address: the voicemail server's TFTP "
 		    "server must be the host name that is the CN of the "
 		    "CallManager certificate, an IP address does not work",
 		    e->host_name);
-	else if (!valid_hostname(e->host_name))
+	else if (!conf_valid_hostname(e->host_name))
 		return conf_fail(ld->err, ld->c, item_line(s, "host_name"),
 		    "bad value '%s' for host_name in [enterprise]: expected "
 		    "a host name such as cucm.example.com",
 		    e->host_name);
-	if (!is_ipv4(e->listen_address) && !is_ipv6(e->listen_address))
+	if (!conf_is_ipv4(e->listen_address) &&
+	    !conf_is_ipv6(e->listen_address))
 		return conf_fail(ld->err, ld->c, item_line(s, "listen_address"),
 		    "bad value '%s' for listen_address in [enterprise]: "
 		    "expected an IPv4 or IPv6 address",
@@ -976,48 +902,17 @@ check_cert_path(struct loader *ld, const struct conf_section *s,
     const char *key, char **pathp, bool dir_ok, bool secret)
 {
 	unsigned line = item_line(s, key);
-	struct stat st;
-	char *abs;
+	unsigned open_mode = 0;
+	int rc = conf_path(ld->c, ld->err, line, key, ld->dir, pathp,
+	    (dir_ok ? CONF_PATH_DIR_OK : 0) | (secret ? CONF_PATH_SECRET : 0),
+	    &open_mode);
 
-	if (*pathp == NULL)
-		return 0;
-	if ((*pathp)[0] == '\0')
-		return conf_fail(ld->err, ld->c, line, "%s is empty", key);
-	if ((*pathp)[0] != '/') {
-		size_t n = strlen(ld->dir) + strlen(*pathp) + 2;
-		if ((abs = malloc(n)) == NULL)
-			return ENOMEM;
-		snprintf(abs, n, "%s%s%s", ld->dir,
-		    strcmp(ld->dir, "/") == 0 ? "" : "/", *pathp);
-		free(*pathp);
-		*pathp = abs;
-	}
-	if (stat(*pathp, &st) != 0)
-		return conf_fail(ld->err, ld->c, line, "%s: cannot read %s: %s",
-		    key, *pathp, strerror(errno));
-	if (S_ISDIR(st.st_mode)) {
-		if (!dir_ok)
-			return conf_fail(ld->err, ld->c, line,
-			    "%s: %s is a directory, not a PEM file", key,
-			    *pathp);
-		if (access(*pathp, R_OK | X_OK) != 0)
-			return conf_fail(ld->err, ld->c, line,
-			    "%s: cannot read %s: %s", key, *pathp,
-			    strerror(errno));
-		return 0;
-	}
-	if (!S_ISREG(st.st_mode))
-		return conf_fail(ld->err, ld->c, line,
-		    "%s: %s is not a regular file", key, *pathp);
-	if (access(*pathp, R_OK) != 0)
-		return conf_fail(ld->err, ld->c, line, "%s: cannot read %s: %s",
-		    key, *pathp, strerror(errno));
-	if (secret && (st.st_mode & 077))
+	if (rc == 0 && open_mode)
 		cfg_warn(ld, line,
 		    "%s: the private key %s is readable by group or others "
 		    "(mode %03o): chmod 600 it",
-		    key, *pathp, (unsigned)(st.st_mode & 0777));
-	return 0;
+		    key, *pathp, open_mode);
+	return rc;
 }
 
 /* A certificate and its key go together. */
@@ -1212,7 +1107,7 @@ parse_dest(const char *tok, size_t len, bool srv, uint16_t defport,
 		host = buf + 1;
 		if (rb[1] == ':')
 			port = rb + 2;
-		if (!is_ipv6(host)) {
+		if (!conf_is_ipv6(host)) {
 			snprintf(
 			    why, whysz, "'%s' is not an IPv6 address", host);
 			return EINVAL;
@@ -1222,7 +1117,7 @@ parse_dest(const char *tok, size_t len, bool srv, uint16_t defport,
 		char *colon = strchr(buf, ':');
 		if (colon && strchr(colon + 1, ':')) {
 			/* Two colons: an IPv6 address without a port. */
-			if (!is_ipv6(buf)) {
+			if (!conf_is_ipv6(buf)) {
 				snprintf(why, whysz,
 				    "'%s' is not an IPv6 address (write "
 				    "[IPv6]:port)",
@@ -1235,15 +1130,15 @@ parse_dest(const char *tok, size_t len, bool srv, uint16_t defport,
 				*colon = '\0';
 				port = colon + 1;
 			}
-			if (looks_ipv4(host)) {
-				if (!is_ipv4(host)) {
+			if (conf_looks_ipv4(host)) {
+				if (!conf_is_ipv4(host)) {
 					snprintf(why, whysz,
 					    "'%s' is not an IPv4 address",
 					    host);
 					return EINVAL;
 				}
 				ip = true;
-			} else if (!valid_hostname(host)) {
+			} else if (!conf_valid_hostname(host)) {
 				snprintf(why, whysz,
 				    "'%s' is not a host name or an address",
 				    host);

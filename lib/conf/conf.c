@@ -2,6 +2,7 @@
 #include "conf/conf.h"
 #include "core/secure.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -9,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CONF_MAX_BYTES (4 * 1024 * 1024)
 
@@ -346,14 +349,22 @@ conf_load(struct conf **cp, const char *path, struct conf_err *err)
 		if (n == cap) {
 			char *nb;
 			cap = cap ? cap * 2 : 8192;
+			/* Not realloc: the old copy may hold passwords. */
 			if (cap > CONF_MAX_BYTES + 1 ||
-			    (nb = realloc(buf, cap)) == NULL) {
+			    (nb = malloc(cap)) == NULL) {
+				if (buf)
+					secure_wipe(buf, n);
 				free(buf);
 				fclose(f);
 				return fail(err, path, 0,
 				    "file too large (over %d bytes)",
 				    CONF_MAX_BYTES);
 			}
+			if (n) {
+				memcpy(nb, buf, n);
+				secure_wipe(buf, n);
+			}
+			free(buf);
 			buf = nb;
 		}
 		size_t r = fread(buf + n, 1, cap - n, f);
@@ -363,6 +374,8 @@ conf_load(struct conf **cp, const char *path, struct conf_err *err)
 	}
 	fclose(f);
 	rc = conf_parse(cp, path, buf, n, err);
+	if (buf)
+		secure_wipe(buf, n);
 	free(buf);
 	return rc;
 }
@@ -655,4 +668,132 @@ conf_unbind(const struct conf_field *fields, size_t nfields, void *out)
 			*(char ***)dst = NULL;
 		}
 	}
+}
+
+/* ---- value helpers shared by the daemons' loaders ---- */
+
+/*
+ * Compares two labels ignoring case, spaces, '-', '_' and ',': "Non Secure",
+ * "non-secure" and "NonSecure" are the same option, as are "AEAD AES256
+ * GCM-based ciphers only" and "aead aes256 gcm based ciphers only".
+ */
+bool
+conf_label_eq(const char *a, const char *b)
+{
+	static const char skip[] = " \t-_,";
+
+	for (;;) {
+		while (*a && strchr(skip, *a))
+			a++;
+		while (*b && strchr(skip, *b))
+			b++;
+		if (*a == '\0' || *b == '\0')
+			return *a == '\0' && *b == '\0';
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return false;
+		a++;
+		b++;
+	}
+}
+
+bool
+conf_is_ipv4(const char *s)
+{
+	struct in_addr a;
+	return inet_pton(AF_INET, s, &a) == 1;
+}
+
+bool
+conf_is_ipv6(const char *s)
+{
+	struct in6_addr a;
+	return inet_pton(AF_INET6, s, &a) == 1;
+}
+
+/* Only digits and dots: meant as an IPv4 address, not a name. */
+bool
+conf_looks_ipv4(const char *s)
+{
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s) && *s != '.')
+			return false;
+	}
+	return true;
+}
+
+/* A DNS name: labels of letters, digits, '-' and '_', 1-63 each. */
+bool
+conf_valid_hostname(const char *s)
+{
+	size_t n = strlen(s), lab = 0;
+
+	if (n == 0 || n > 253)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (ch == '.') {
+			if (lab == 0 || s[i - 1] == '-')
+				return false;
+			lab = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)ch) && ch != '-' && ch != '_')
+			return false;
+		if (lab == 0 && ch == '-')
+			return false;
+		if (++lab > 63)
+			return false;
+	}
+	return lab > 0 && s[n - 1] != '-';
+}
+
+int
+conf_path(const struct conf *c, struct conf_err *err, unsigned line,
+    const char *key, const char *dir, char **pathp, unsigned flags,
+    unsigned *open_mode)
+{
+	struct stat st;
+	char *abs;
+
+	*open_mode = 0;
+	if (*pathp == NULL)
+		return 0;
+	if ((*pathp)[0] == '\0')
+		return conf_fail(err, c, line, "%s is empty", key);
+	if ((*pathp)[0] != '/' && dir) {
+		size_t n = strlen(dir) + strlen(*pathp) + 2;
+		if ((abs = malloc(n)) == NULL)
+			return ENOMEM;
+		snprintf(abs, n, "%s%s%s", dir,
+		    strcmp(dir, "/") == 0 ? "" : "/", *pathp);
+		free(*pathp);
+		*pathp = abs;
+	}
+	if (flags & CONF_PATH_MAY_NOT_EXIST)
+		return 0;
+	if (stat(*pathp, &st) != 0)
+		return conf_fail(err, c, line, "%s: cannot read %s: %s", key,
+		    *pathp, strerror(errno));
+	if (S_ISDIR(st.st_mode)) {
+		if (!(flags & CONF_PATH_DIR_OK))
+			return conf_fail(err, c, line,
+			    "%s: %s is a directory, not a PEM file", key,
+			    *pathp);
+		if (access(*pathp, R_OK | X_OK) != 0)
+			return conf_fail(err, c, line, "%s: cannot read %s: %s",
+			    key, *pathp, strerror(errno));
+		return 0;
+	}
+	if (flags & CONF_PATH_DIR_ONLY)
+		return conf_fail(
+		    err, c, line, "%s: %s is not a directory", key, *pathp);
+	if (!S_ISREG(st.st_mode))
+		return conf_fail(
+		    err, c, line, "%s: %s is not a regular file", key, *pathp);
+	if (access(*pathp, R_OK) != 0)
+		return conf_fail(err, c, line, "%s: cannot read %s: %s", key,
+		    *pathp, strerror(errno));
+	if ((flags & CONF_PATH_SECRET) && (st.st_mode & 077))
+		*open_mode = (unsigned)(st.st_mode & 0777);
+	return 0;
 }

@@ -100,4 +100,30 @@ int conf_fail(struct conf_err *err, const struct conf *c, unsigned line,
 const struct conf_section *conf_find(
     const struct conf *c, const char *type, const char *name);
 
+/*
+ * Compares two option labels ignoring case, spaces, '-', '_' and ',':
+ * "Non Secure", "non-secure" and "NonSecure" are the same option.
+ */
+bool conf_label_eq(const char *a, const char *b);
+/* A DNS name: labels of letters, digits, '-' and '_', 1-63 each. */
+bool conf_valid_hostname(const char *s);
+bool conf_is_ipv4(const char *s);
+bool conf_is_ipv6(const char *s);
+/* Only digits and dots: meant as an IPv4 address, not a name. */
+bool conf_looks_ipv4(const char *s);
+
+#define CONF_PATH_DIR_OK        0x1 /* a directory is fine (trust stores) */
+#define CONF_PATH_DIR_ONLY      0x2 /* must be a directory (with DIR_OK) */
+#define CONF_PATH_SECRET        0x4 /* a private key: report open modes */
+#define CONF_PATH_MAY_NOT_EXIST 0x8 /* only resolve (created later) */
+/*
+ * Resolves a path option against dir (the configuration file's directory)
+ * in place and checks it can be read. *open_mode gets the permission bits
+ * of a secret file readable by group or others, else 0 (the caller warns). Returns 0, ENOMEM, or
+ * EINVAL with err naming line and key.
+ */
+int conf_path(const struct conf *c, struct conf_err *err, unsigned line,
+    const char *key, const char *dir, char **pathp, unsigned flags,
+    unsigned *open_mode);
+
 #endif

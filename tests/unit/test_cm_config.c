@@ -18,7 +18,7 @@
 #include "core/log.h"
 
 static char tmpdir[64];
-static char conf_path[128];
+static char cfg_file[128];
 
 /* ---- fixtures ---- */
 
@@ -63,7 +63,7 @@ group_setup(void **state)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ngv-cmcfg-XXXXXX");
 	if (mkdtemp(tmpdir) == NULL)
 		return -1;
-	snprintf(conf_path, sizeof(conf_path), "%s/t.conf", tmpdir);
+	snprintf(cfg_file, sizeof(cfg_file), "%s/t.conf", tmpdir);
 	snprintf(path, sizeof(path), "%s/certs", tmpdir);
 	if (mkdir(path, 0755) != 0)
 		return -1;
@@ -102,7 +102,7 @@ load_text(const char *text, mode_t mode, struct cm_config **cfgp,
 	fd = open(lpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	log_set_fd(fd);
-	rc = cm_config_load(cfgp, conf_path, err);
+	rc = cm_config_load(cfgp, cfg_file, err);
 	log_set_fd(2);
 	n = pread(fd, log, logsz - 1, 0);
 	log[n > 0 ? n : 0] = '\0';
@@ -758,7 +758,7 @@ test_errors(void **state)
 		conf_err_str(&err, buf, sizeof(buf));
 		if (err.line != cases[i].line ||
 		    strstr(err.msg, cases[i].msg) == NULL ||
-		    strcmp(err.file, conf_path) != 0)
+		    strcmp(err.file, cfg_file) != 0)
 			fail_msg("case %zu: got '%s', expected line %u: %s", i,
 			    buf, cases[i].line, cases[i].msg);
 	}
@@ -867,10 +867,10 @@ test_warnings(void **state)
 			    conf_err_str(&err, buf, sizeof(buf)));
 		assert_true(cfg->nwarnings > 0);
 		if (cases[i].line)
-			snprintf(want, sizeof(want), "warn: %s:%u: ", conf_path,
+			snprintf(want, sizeof(want), "warn: %s:%u: ", cfg_file,
 			    cases[i].line);
 		else
-			snprintf(want, sizeof(want), "warn: %s: ", conf_path);
+			snprintf(want, sizeof(want), "warn: %s: ", cfg_file);
 		/* The message on the line that names the place. */
 		bool found = false;
 		for (char *l = log; l && *l && !found;) {
