@@ -14,7 +14,7 @@
 
 struct event_base;
 struct event;
-struct evconnlistener;
+struct ctl;
 struct buf;
 
 /* One registered contact of a line (RFC 3261 10.3). */
@@ -89,7 +89,8 @@ struct callmgr {
 	struct event *sig_hup, *sig_term, *sig_int;
 	struct sa sip_addr, tls_addr;   /* bound listeners */
 	struct list calls;              /* struct cm_call */
-	struct evconnlistener *control; /* unix socket for `ngvoice status` */
+	struct ctl *control; /* unix socket for `ngvoice status` */
+	struct cm_tftp *tftp; /* HTTPS :6972 (tftp.c), NULL: not serving */
 };
 
 /* daemon.c */
