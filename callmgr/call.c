@@ -110,9 +110,12 @@ a_reply(struct cm_call *c, uint16_t code, const char *reason,
 	if (c->a_st == NULL)
 		return;
 	sa_ntop(la, host, sizeof(host));
-	snprintf(contact, sizeof(contact), "<sip%s:%s:%u%s>",
-	    c->a_proto == SIP_PROTO_TLS ? "s" : "", host, sa_port(la),
-	    c->a_proto == SIP_PROTO_TCP ? ";transport=tcp" : "");
+	/* sip: with transport=tls, not sips: (libre-based phones send the
+	 * ACK nowhere for a sips: Contact). */
+	snprintf(contact, sizeof(contact), "<sip:%s:%u%s>", host, sa_port(la),
+	    c->a_proto == SIP_PROTO_TCP   ? ";transport=tcp"
+	    : c->a_proto == SIP_PROTO_TLS ? ";transport=tls"
+	                                  : "");
 	snprintf(extra, sizeof(extra),
 	    "Contact: %s\r\nCall-Info: "
 	    "<urn:x-cisco-remotecc:callinfo>;security=%s\r\n",
@@ -160,9 +163,10 @@ b_leg_send(
 	sip_token_new(callid, sizeof(callid));
 	snprintf(from, sizeof(from), "<sip:%s@%s>;tag=b%u", c->from_user,
 	    cm->cfg->enterprise.host_name, c->id);
-	snprintf(contact, sizeof(contact), "<sip%s:%s:%u%s>",
-	    c->b_proto == SIP_PROTO_TLS ? "s" : "", via, sa_port(&la),
-	    c->b_proto == SIP_PROTO_TCP ? ";transport=tcp" : "");
+	snprintf(contact, sizeof(contact), "<sip:%s:%u%s>", via, sa_port(&la),
+	    c->b_proto == SIP_PROTO_TCP   ? ";transport=tcp"
+	    : c->b_proto == SIP_PROTO_TLS ? ";transport=tls"
+	                                  : "");
 	snprintf(extra, sizeof(extra),
 	    "%s%s%sUser-Agent: ngvoice-callmanager\r\n",
 	    diversion ? "Diversion: " : "", diversion ? diversion : "",

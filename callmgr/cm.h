@@ -87,9 +87,9 @@ struct callmgr {
 	size_t ntrunks;
 	struct event *sweep;
 	struct event *sig_hup, *sig_term, *sig_int;
-	struct sa sip_addr, tls_addr;   /* bound listeners */
-	struct list calls;              /* struct cm_call */
-	struct ctl *control; /* unix socket for `ngvoice status` */
+	struct sa sip_addr, tls_addr; /* bound listeners */
+	struct list calls;            /* struct cm_call */
+	struct ctl *control;          /* unix socket for `ngvoice status` */
 	struct cm_tftp *tftp; /* HTTPS :6972 (tftp.c), NULL: not serving */
 };
 

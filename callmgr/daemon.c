@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "callmgr/cm.h"
+#include "callmgr/tftp.h"
 #include "core/log.h"
 #include "sip/enc.h"
 #include "tls/ctx.h"
@@ -278,6 +279,8 @@ reload(struct callmgr *cm)
 		SSL_CTX_free(s);
 		SSL_CTX_free(c);
 	}
+	if (cm->tftp)
+		cm_tftp_reload(cm->tftp, ncfg); /* re-signs the ITL */
 	/* Runtime state points into the old configuration: keep it. */
 	cm->cfg = old;
 	cm_config_free(ncfg);
@@ -382,6 +385,16 @@ cm_start(struct callmgr *cm)
 	    cm->tls_server ? sa_fmt(&cm->tls_addr, t, sizeof(t)) : "",
 	    tls_ciphers_label(e->tls_ciphers));
 
+	/*
+	 * The ITL service is not fatal: the SIP side runs without it (and
+	 * another call manager on the host may hold port 6972).
+	 */
+	if ((err = cm_tftp_start(&cm->tftp, cm->base, cm->cfg)) != 0)
+		log_err(
+		    "callmanager: no TFTP HTTPS service (%s): the voicemail "
+		    "server cannot download ITLFile.tlv",
+		    strerror(err));
+
 	cm_registrar_init(cm);
 	if (cm->lines == NULL)
 		return ENOMEM;
@@ -419,6 +432,7 @@ cm_free(struct callmgr *cm)
 	if (cm->cfg && cm->cfg->enterprise.pid_file && cm->stack)
 		unlink(cm->cfg->enterprise.pid_file);
 	cm_control_stop(cm);
+	cm_tftp_free(cm->tftp);
 	cm_calls_free(cm);
 	cm_trunks_free(cm);
 	cm_registrar_free(cm);

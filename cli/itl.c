@@ -10,8 +10,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "callmgr/config.h"
+#include "callmgr/tftp.h"
 #include "cli/cli.h"
 #include "core/buf.h"
+#include "core/log.h"
 #include "pki/file.h"
 #include "pki/itl.h"
 #include "pki/role.h"
@@ -38,6 +41,7 @@ static const char usage_build[] =
     "usage: ngvoice itl build --signer CERT --signer-key KEY\n"
     "           --record ROLE:CERT[:IP]... --out FILE [options]\n"
     "       ngvoice itl build --dir DIR --out FILE [options]\n"
+    "       ngvoice itl build --config cm.conf --out FILE [--timestamp T]\n"
     "\n"
     "Builds an ITL (or CTL) file and signs it with RSA PKCS#1 v1.5 over\n"
     "the whole file without its SIGNATURE element. The signer is listed\n"
@@ -55,6 +59,12 @@ static const char usage_build[] =
     "                         without --record the records are\n"
     "                         DIR/CallManager.pem as CCM+TFTP and\n"
     "                         DIR/CallManager-ECDSA.pem as CCM\n"
+    "  --config cm.conf       the call manager's configuration: the file\n"
+    "                         its TFTP service serves on :6972, signed by\n"
+    "                         [certificates] itlrecovery with\n"
+    "                         tftp_file_signature_algorithm, listing\n"
+    "                         callmanager as CCM+TFTP and\n"
+    "                         callmanager_ecdsa as CCM\n"
     "  --record ROLE:CERT[:IP]\n"
     "                         a certificate to list (PEM or DER) with its\n"
     "                         role and, optionally, its IPv4 address.\n"
@@ -219,6 +229,7 @@ itl_build_cmd(int argc, char **argv)
 	    {"signer-key", required_argument, NULL, 'k'},
 	    {"password-file", required_argument, NULL, 'p'},
 	    {"dir", required_argument, NULL, 'd'},
+	    {"config", required_argument, NULL, 'c'},
 	    {"record", required_argument, NULL, 'r'},
 	    {"sha1", no_argument, NULL, '1'},
 	    {"filename", required_argument, NULL, 'n'},
@@ -229,7 +240,9 @@ itl_build_cmd(int argc, char **argv)
 	};
 	struct build_state *st;
 	const char *signer = NULL, *key = NULL, *pwfile = NULL, *dir = NULL;
-	const char *out = NULL;
+	const char *out = NULL, *config = NULL;
+	struct cm_config *cfg = NULL;
+	bool sha1 = false;
 	struct itl_build_opts bo;
 	struct pki_err e;
 	struct itl_err ie;
@@ -261,6 +274,9 @@ itl_build_cmd(int argc, char **argv)
 		case 'd':
 			dir = optarg;
 			break;
+		case 'c':
+			config = optarg;
+			break;
 		case 'r':
 			if (st->nrecs == MAX_RECORDS) {
 				rc = cli_usage_error(
@@ -273,6 +289,7 @@ itl_build_cmd(int argc, char **argv)
 			break;
 		case '1':
 			bo.hash = ITL_HASH_SHA1;
+			sha1 = true;
 			break;
 		case 'n':
 			bo.filename = optarg;
@@ -314,12 +331,42 @@ itl_build_cmd(int argc, char **argv)
 		cli_usage_error("--out is needed");
 		goto out;
 	}
+	if (config && (signer || key || pwfile || dir || st->nrecs || sha1 ||
+	                  bo.filename)) {
+		cli_usage_error(
+		    "--config takes only --out and --timestamp: "
+		    "the configuration gives the signer, the records "
+		    "and the signature algorithm");
+		goto out;
+	}
+	if (config) {
+		struct conf_err ce;
+		char msg[600];
+		rc = 1;
+		/* Configuration warnings are not this command's business. */
+		log_set_level(LOG_ERR);
+		if (cm_config_load(&cfg, config, &ce) != 0) {
+			cli_failf("%s", conf_err_str(&ce, msg, sizeof(msg)));
+			goto out;
+		}
+		e.msg[0] = '\0';
+		if (cm_itl_build(&b, cfg, bo.timestamp, &e)) {
+			cli_failf("%s", e.msg);
+			goto out;
+		}
+		bo.hash = strcmp(cfg->enterprise.tftp_file_signature_algorithm,
+		              "SHA-1") == 0
+		              ? ITL_HASH_SHA1
+		              : ITL_HASH_SHA512;
+		goto built;
+	}
 	if ((signer == NULL) != (key == NULL)) {
 		cli_usage_error("--signer and --signer-key go together");
 		goto out;
 	}
 	if (signer == NULL && dir == NULL) {
-		cli_usage_error("give --signer and --signer-key, or --dir");
+		cli_usage_error(
+		    "give --signer and --signer-key, --dir or --config");
 		goto out;
 	}
 	if (st->nrecs == 0 && dir == NULL) {
@@ -374,6 +421,7 @@ itl_build_cmd(int argc, char **argv)
 		cli_failf("%s", e.msg);
 		goto out;
 	}
+built:
 	/* Read back what was built: the file must parse and verify. */
 	if (itl_parse(&f, b.p, b.len, &ie) || itl_verify(f, sx, &v, &ie)) {
 		cli_failf(
@@ -400,6 +448,7 @@ out:
 	OPENSSL_cleanse(pw, sizeof(pw));
 	itl_free(f);
 	buf_free(&b);
+	cm_config_free(cfg);
 	for (size_t i = 0; i < MAX_RECORDS; i++)
 		X509_free(st->certs[i]);
 	X509_free(sx);

@@ -280,7 +280,7 @@ write_file(const char *p, const char *text)
 
 static char cm_rsa[128], cm_rsa_key[128], cm_ec[128], cm_ec_key[128];
 static char vm_cert[128], vm_key[128], phone_cert[128], phone_key[128];
-static char cm_trust[128], peer_trust[128], conf_path[128];
+static char cm_trust[128], peer_trust[128], cfg_file[128];
 
 static int
 group_setup(void **state)
@@ -299,7 +299,7 @@ group_setup(void **state)
 	path(phone_key, 128, "phone.key");
 	path(cm_trust, 128, "callmanager-trust.pem");
 	path(peer_trust, 128, "peer-trust.pem");
-	path(conf_path, 128, "cm.conf");
+	path(cfg_file, 128, "cm.conf");
 	if (pki_selfsigned(PKI_KEY_RSA2048, "cucm.ngvoice.localhost",
 	        "DNS:cucm.ngvoice.localhost", 1, cm_rsa, cm_rsa_key) ||
 	    pki_selfsigned(PKI_KEY_EC_P256, "cucm-EC.ngvoice.localhost",
@@ -381,7 +381,7 @@ write_config(unsigned vm_port, const char *x509)
 	    25060 + (unsigned)(getpid() % 2000) * 2,
 	    25061 + (unsigned)(getpid() % 2000) * 2, cm_rsa, cm_rsa_key, cm_ec,
 	    cm_ec_key, cm_trust, x509, 5061, vm_port);
-	write_file(conf_path, text);
+	write_file(cfg_file, text);
 }
 
 static void
@@ -397,7 +397,7 @@ test_register(void **state)
 	(void)state;
 	base = event_base_new();
 	write_config(9, "cuc.ngvoice.localhost");
-	if (cm_alloc(&cm, base, conf_path, &err) != 0)
+	if (cm_alloc(&cm, base, cfg_file, &err) != 0)
 		fail_msg("%s", conf_err_str(&err, msg, sizeof(msg)));
 	assert_int_equal(cm_start(cm), 0);
 	peer_up(&phone, phone_cert, phone_key, peer_trust);
@@ -477,7 +477,7 @@ test_trunk_status(void **state)
 	peer_up(&vm, vm_cert, vm_key, peer_trust);
 	vm.answer_options = true;
 	write_config(sa_port(&vm.tls), "cuc.ngvoice.localhost");
-	if (cm_alloc(&cm, base, conf_path, &err) != 0)
+	if (cm_alloc(&cm, base, cfg_file, &err) != 0)
 		fail_msg("%s", conf_err_str(&err, msg, sizeof(msg)));
 	assert_int_equal(cm_start(cm), 0);
 	WAIT_FOR(trunk_status(cm) == CM_TRUNK_FULL, 5000);
@@ -515,7 +515,7 @@ test_trunk_wrong_name(void **state)
 	peer_up(&vm, vm_cert, vm_key, peer_trust);
 	vm.answer_options = true;
 	write_config(sa_port(&vm.tls), "someone-else.ngvoice.localhost");
-	if (cm_alloc(&cm, base, conf_path, &err) != 0)
+	if (cm_alloc(&cm, base, cfg_file, &err) != 0)
 		fail_msg("%s", conf_err_str(&err, msg, sizeof(msg)));
 	assert_int_equal(cm_start(cm), 0);
 	WAIT_FOR(trunk_status(cm) == CM_TRUNK_NONE &&
@@ -662,7 +662,7 @@ test_calls(void **state)
 	vm.answer_options = true;
 	vm.invite_answer = 200;
 	write_config(sa_port(&vm.tls), "cuc.ngvoice.localhost");
-	if (cm_alloc(&cm, base, conf_path, &err) != 0)
+	if (cm_alloc(&cm, base, cfg_file, &err) != 0)
 		fail_msg("%s", conf_err_str(&err, msg, sizeof(msg)));
 	assert_int_equal(cm_start(cm), 0);
 	WAIT_FOR(trunk_status(cm) == CM_TRUNK_FULL, 5000);
@@ -775,7 +775,7 @@ test_mwi(void **state)
 	peer_up(&vm, vm_cert, vm_key, peer_trust);
 	vm.answer_options = true;
 	write_config(sa_port(&vm.tls), "cuc.ngvoice.localhost");
-	if (cm_alloc(&cm, base, conf_path, &err) != 0)
+	if (cm_alloc(&cm, base, cfg_file, &err) != 0)
 		fail_msg("%s", conf_err_str(&err, msg, sizeof(msg)));
 	assert_int_equal(cm_start(cm), 0);
 	peer_up(&p1, phone_cert, phone_key, peer_trust);
@@ -861,7 +861,7 @@ test_accept_flags(void **state)
 	peer_up(&vm, vm_cert, vm_key, peer_trust);
 	vm.answer_options = true;
 	write_config(sa_port(&vm.tls), "cuc.ngvoice.localhost");
-	if (cm_alloc(&cm, base, conf_path, &err) != 0)
+	if (cm_alloc(&cm, base, cfg_file, &err) != 0)
 		fail_msg("%s", conf_err_str(&err, msg, sizeof(msg)));
 	assert_int_equal(cm_start(cm), 0);
 	send_from_vm(&vm, cm, "REFER",
