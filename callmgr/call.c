@@ -318,9 +318,21 @@ route_line(struct cm_call *c, struct cm_line *l)
 	return 0;
 }
 
+static void send_in_dialog_body(struct callmgr *cm, struct sip_dialog *d,
+    const char *method, const struct sa *dst, struct slice ctype,
+    struct slice body, sip_resp_h *h, void *arg);
+
 static void
 send_in_dialog(struct callmgr *cm, struct sip_dialog *d, const char *method,
     const struct sa *dst, sip_resp_h *h, void *arg)
+{
+	send_in_dialog_body(cm, d, method, dst, SLICE_NULL, SLICE_NULL, h, arg);
+}
+
+static void
+send_in_dialog_body(struct callmgr *cm, struct sip_dialog *d,
+    const char *method, const struct sa *dst, struct slice ctype,
+    struct slice body, sip_resp_h *h, void *arg)
 {
 	struct sip_req_spec sp;
 	char branch[32], via[64];
@@ -335,6 +347,8 @@ send_in_dialog(struct callmgr *cm, struct sip_dialog *d, const char *method,
 	sp.via_host = slice_cstr(via);
 	sp.via_port = sa_port(&la);
 	sp.branch = branch;
+	sp.ctype = ctype;
+	sp.body = body;
 	buf_init(&b);
 	if (sip_dialog_request(d, &b, &sp, NULL, NULL, 0) == 0) {
 		if (strcmp(method, "ACK") == 0) {
@@ -521,6 +535,29 @@ cm_call_in_dialog(
 		struct sip_strans *st;
 		if (sip_strans_alloc(&st, cm->stack, m, rx, NULL, NULL) != 0)
 			return true;
+		if (sip_method_eq(m->method, "INFO") && c->state == CALL_UP) {
+			/*
+			 * Out-of-band DTMF (application/dtmf-relay) and the
+			 * like: relayed to the other leg, answered here.
+			 */
+			const struct sip_hdr *ct =
+			    sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+			struct sip_dialog *other = from_a ? c->b_dlg : c->a_dlg;
+			struct sa dst;
+			if (from_a)
+				dst = c->b_dst;
+			else if (c->a_dlg->conn)
+				dst = *sip_conn_peer(c->a_dlg->conn);
+			else
+				dst = rx->peer;
+			sip_strans_reply(st, 200, NULL, SLICE_NULL, SLICE_NULL,
+			    SLICE_NULL, SLICE_NULL);
+			if (other)
+				send_in_dialog_body(cm, other, "INFO", &dst,
+				    ct ? ct->val : SLICE_NULL, m->body,
+				    bye_done_h, NULL);
+			return true;
+		}
 		if (!sip_method_eq(m->method, "BYE")) {
 			sip_strans_reply(st, 501, "Not supported in a call yet",
 			    SLICE_NULL, SLICE_NULL, SLICE_NULL, SLICE_NULL);

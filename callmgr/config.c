@@ -213,6 +213,25 @@ parse_tls_ciphers(const char *v, void *dst, char *why, size_t whysz)
 	return EINVAL;
 }
 
+static int
+parse_https_ciphers(const char *v, void *dst, char *why, size_t whysz)
+{
+	enum tls_ciphers tc;
+	size_t n;
+
+	if (tls_https_ciphers_parse(v, &tc) == 0) {
+		*(enum tls_ciphers *)dst = tc;
+		return 0;
+	}
+	n = (size_t)snprintf(why, whysz,
+	    "expected an HTTPS Ciphers label ('RSA Ciphers Only', 'All Supported EC and RSA Ciphers') or a TLS Ciphers label ('%s', ...) or one of",
+	    tls_ciphers_label(TLS_CIPHERS_DEFAULT_OPTION));
+	for (int i = 0; i < TLS_CIPHERS__COUNT && n < whysz; i++)
+		n += (size_t)snprintf(why + n, whysz - n, "%s %s", i ? "," : "",
+		    tls_ciphers_slug((enum tls_ciphers)i));
+	return EINVAL;
+}
+
 /* "All" (the screen's choice) or a count of digits; 99 means all. */
 static int
 parse_sigdigits(const char *v, void *dst, char *why, size_t whysz)
@@ -248,7 +267,7 @@ static const struct conf_field enterprise_fields[] = {
         .def = "All Ciphers RSA Preferred"},
     {F(cm_enterprise, srtp_ciphers, CONF_ENUM), .parse = parse_srtp,
         .def = "All supported AES-256, AES-128 ciphers"},
-    {F(cm_enterprise, https_ciphers, CONF_ENUM), .parse = parse_tls_ciphers,
+    {F(cm_enterprise, https_ciphers, CONF_ENUM), .parse = parse_https_ciphers,
         .def = "All Ciphers RSA Preferred"},
     {F(cm_enterprise, host_name, CONF_STR), .required = true},
     {F(cm_enterprise, listen_address, CONF_STR), .def = "127.0.0.1"},

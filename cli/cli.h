@@ -33,8 +33,18 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* True for --help, -h and help. */
 bool cli_is_help(const char *s);
 
+/*
+ * Sends one request line to a daemon's control socket and reads the whole
+ * answer into out (NUL-terminated, truncated to fit). Prints why on
+ * stderr and returns 1 when the daemon cannot be reached.
+ */
+int cli_ctl_request(const char *sock, const char *req, char *out, size_t sz);
+
 int cli_callmanager(int argc, char **argv);
+int cli_portgroup(int argc, char **argv);
+int cli_voicemail(int argc, char **argv);
 int cli_lab(int argc, char **argv);
+int cli_phone(int argc, char **argv);
 int cli_reload(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_version(int argc, char **argv);

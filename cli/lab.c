@@ -19,6 +19,7 @@
 #include "sip/enc.h"
 #include "sip/trans.h"
 #include "tls/ctx.h"
+#include "voicemail/config.h"
 
 #define CM_NAME "cucm.ngvoice.localhost"
 #define VM_NAME "cuc.ngvoice.localhost"
@@ -563,14 +564,8 @@ cli_lab(int argc, char **argv)
 	    .phone = phone,
 	    .phone_key = phone_key,
 	};
-	lab_callmanager(lab.base, &files, lab_step, &lab);
+	lab_system(lab.base, &files, vm_default_prompts_dir(), lab_step, &lab);
 
-	printf("[ -- ] voicemail server (port group PhoneSystem-1, SRTP, "
-	       "greetings, messages, MWI): not built yet; a SIP stand-in "
-	       "answers the trunk\n"
-	       "[ -- ] ITL file: built by `ngvoice itl build`; served over "
-	       "HTTPS :6972 and downloaded on port-group reset: not built "
-	       "yet\n");
 	printf("lab: %d checks passed, %d failed\n", lab.passed, lab.failed);
 
 	sip_stack_free(lab.cm.stack);

@@ -16,8 +16,11 @@ struct lab_files {
 typedef void(lab_step_fn)(void *arg, bool ok, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Runs the call manager part; returns 1 when every step passed. */
-int lab_callmanager(struct event_base *base, const struct lab_files *f,
-    lab_step_fn *step, void *arg);
+/*
+ * Runs the system part: both daemons, the ITL, phones, calls. prompts is
+ * the voicemail prompts directory. Returns 1 when every step passed.
+ */
+int lab_system(struct event_base *base, const struct lab_files *f,
+    const char *prompts, lab_step_fn *step, void *arg);
 
 #endif

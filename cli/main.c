@@ -11,9 +11,18 @@ static const struct cli_cmd commands[] = {
     {"cert", "identity certificates, CSRs, a lab CA, trust stores", cli_cert},
     {"itl", "the ITL trust file: build, show, verify", cli_itl},
     {"lab", "set up the guide on loopback and verify it", cli_lab},
+    {"phone",
+        "a secure SIP phone for tests: register, dial, play, record, digits",
+        cli_phone},
+    {"portgroup", "reset a port group of a running voicemail server",
+        cli_portgroup},
     {"reload", "make a running daemon re-read its configuration", cli_reload},
-    {"status", "trunks, lines and calls of a running call manager", cli_status},
+    {"status",
+        "trunks, lines, calls; ports, port groups, mailboxes of a daemon",
+        cli_status},
     {"version", "print the version", cli_version},
+    {"voicemail", "run the voicemail daemon (or --check its configuration)",
+        cli_voicemail},
 };
 
 static void

@@ -13,24 +13,26 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: ngvoice status [trunks|lines|calls|all] [--json]\n"
-	    "                      (--config FILE | --socket PATH)\n\n"
-	    "Asks a running call manager through its control socket "
-	    "([enterprise]\ncontrol_socket): trunks with their SIP trunk status "
-	    "and time in it (\"Time In\nFull Service: 0 day 0 hour 3 "
-	    "minute\"), each destination and its last OPTIONS;\nlines with "
-	    "their registrations; calls. --json prints the daemon's JSON.\n");
+	    "usage: ngvoice status [WHAT] [--json] (--config FILE | --socket "
+	    "PATH)\n\n"
+	    "Asks a running daemon through its control socket (control_socket "
+	    "in\n[enterprise] or [general]). WHAT is all (default) or:\n"
+	    "  call manager:  trunks (SIP trunk status and \"Time In Full "
+	    "Service\", each\n                 destination and its last "
+	    "OPTIONS), lines, calls\n"
+	    "  voicemail:     ports (busy/idle, the call's TLS suite and SRTP "
+	    "suite),\n                 portgroups (\"Reset Required\", "
+	    "servers, ITL), mailboxes\n"
+	    "--json prints the daemon's JSON.\n");
 }
 
 int
 cli_status(int argc, char **argv)
 {
 	const char *config = NULL, *sock = NULL, *what = "all";
-	char path[512], req[64], buf[8192];
+	char path[512], req[64];
 	bool json = false;
-	struct sockaddr_un sun;
-	int opt, fd;
-	ssize_t n;
+	int opt;
 	static const struct option opts[] = {
 	    {"config", required_argument, NULL, 'c'},
 	    {"socket", required_argument, NULL, 's'},
@@ -62,7 +64,9 @@ cli_status(int argc, char **argv)
 	if (optind < argc)
 		what = argv[optind];
 	if (strcmp(what, "trunks") && strcmp(what, "lines") &&
-	    strcmp(what, "calls") && strcmp(what, "all")) {
+	    strcmp(what, "calls") && strcmp(what, "ports") &&
+	    strcmp(what, "portgroups") && strcmp(what, "mailboxes") &&
+	    strcmp(what, "all")) {
 		fprintf(stderr, "ngvoice status: unknown '%s'\n", what);
 		usage(stderr);
 		return 2;
@@ -82,29 +86,10 @@ cli_status(int argc, char **argv)
 		}
 		sock = path;
 	}
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(sock) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "ngvoice status: %s: path too long\n", sock);
-		return 1;
-	}
-	memcpy(sun.sun_path, sock, strlen(sock));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		fprintf(stderr,
-		    "ngvoice status: cannot reach the call manager at %s: %s\n",
-		    sock, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return 1;
-	}
 	snprintf(req, sizeof(req), "%s%s\n", json ? "" : "text ", what);
-	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
-		close(fd);
+	static char out[1 << 20];
+	if (cli_ctl_request(sock, req, out, sizeof(out)) != 0)
 		return 1;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		fwrite(buf, 1, (size_t)n, stdout);
-	close(fd);
+	fputs(out, stdout);
 	return 0;
 }

@@ -1,8 +1,12 @@
 /* Helpers shared by the ngvoice subcommands. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "conf/conf.h"
@@ -97,4 +101,38 @@ cli_usage_error(const char *fmt, ...)
 	}
 	fprintf(stderr, "Run '%s --help' for the options.\n", cli_progname);
 	return 2;
+}
+
+int
+cli_ctl_request(const char *sock, const char *req, char *out, size_t sz)
+{
+	struct sockaddr_un sun;
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(sock) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "%s: path too long\n", sock);
+		return 1;
+	}
+	memcpy(sun.sun_path, sock, strlen(sock));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
+		fprintf(stderr, "cannot reach the daemon at %s: %s\n", sock,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return 1;
+	}
+	if (write(fd, req, strlen(req)) != (ssize_t)strlen(req)) {
+		close(fd);
+		return 1;
+	}
+	while (len + 1 < sz && (n = read(fd, out + len, sz - 1 - len)) > 0)
+		len += (size_t)n;
+	out[len] = '\0';
+	close(fd);
+	return 0;
 }

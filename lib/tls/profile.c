@@ -80,6 +80,25 @@ tls_ciphers_parse(const char *s, enum tls_ciphers *out)
 	return EINVAL;
 }
 
+/*
+ * The "HTTPS Ciphers" labels (protocol-notes 2.3). Their lists also hold
+ * CBC and 3DES suites; here they keep to the NGE AES-GCM suites of the
+ * TLS Ciphers option with the same preference (docs/security.md).
+ */
+int
+tls_https_ciphers_parse(const char *s, enum tls_ciphers *out)
+{
+	if (s && out && label_eq(s, "RSA Ciphers Only")) {
+		*out = TLS_CIPHERS_ALL_RSA;
+		return 0;
+	}
+	if (s && out && label_eq(s, "All Supported EC and RSA Ciphers")) {
+		*out = TLS_CIPHERS_ALL_ECDSA;
+		return 0;
+	}
+	return tls_ciphers_parse(s, out);
+}
+
 const char *
 tls_ciphers_label(enum tls_ciphers c)
 {

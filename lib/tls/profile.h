@@ -20,6 +20,13 @@ enum tls_ciphers {
  * its slug ("strongest-rsa"). Returns 0 or EINVAL.
  */
 int tls_ciphers_parse(const char *s, enum tls_ciphers *out);
+/*
+ * An "HTTPS Ciphers" option: "RSA Ciphers Only" (the voicemail server's
+ * default) or "All Supported EC and RSA Ciphers", kept to the AES-GCM
+ * suites of All Ciphers RSA / ECDSA Preferred; a TLS Ciphers label or slug
+ * is taken as well. Returns 0 or EINVAL.
+ */
+int tls_https_ciphers_parse(const char *s, enum tls_ciphers *out);
 /* The label as the guide's screens show it. */
 const char *tls_ciphers_label(enum tls_ciphers c);
 const char *tls_ciphers_slug(enum tls_ciphers c);

@@ -1,0 +1,9 @@
+# The voicemail server with a real phone: baresip through the call manager
+# over TLS and SRTP (the guide's verification), once per SRTP Ciphers option.
+foreach(opt all gcm gcm256)
+	add_test(NAME interop_baresip_voicemail_${opt}
+		COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/interop/baresip_vm.sh
+			$<TARGET_FILE:ngvoice> $<TARGET_FILE:ngv-wavcorr>
+			${CMAKE_BINARY_DIR}/prompts ${opt})
+	set_tests_properties(interop_baresip_voicemail_${opt} PROPERTIES TIMEOUT 180)
+endforeach()
