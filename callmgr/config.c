@@ -23,42 +23,14 @@
 
 /* ---- labels ---- */
 
-struct label {
-	int val;
-	const char *s;
-};
-
-static int
-label_find(const struct label *t, const char *v, int *out)
-{
-	for (; t->s; t++) {
-		if (conf_label_eq(v, t->s)) {
-			*out = t->val;
-			return 0;
-		}
-	}
-	return EINVAL;
-}
-
-/* The first label of a value: the guide's own spelling. */
-static const char *
-label_of(const struct label *t, int v)
-{
-	for (; t->s; t++) {
-		if (t->val == v)
-			return t->s;
-	}
-	return "?";
-}
-
-static const struct label secmode_labels[] = {
+static const struct conf_label secmode_labels[] = {
     {CM_SEC_NON_SECURE, "Non Secure"},
     {CM_SEC_AUTHENTICATED, "Authenticated"},
     {CM_SEC_ENCRYPTED, "Encrypted"},
     {0, NULL},
 };
 
-static const struct label transport_labels[] = {
+static const struct conf_label transport_labels[] = {
     {CM_TP_TCP_UDP, "TCP+UDP"},
     {CM_TP_TCP, "TCP"},
     {CM_TP_UDP, "UDP"},
@@ -68,7 +40,7 @@ static const struct label transport_labels[] = {
 };
 
 /* protocol-notes 2.2; the CUCM screen's "All Supported Ciphers"; slugs. */
-static const struct label srtp_labels[] = {
+static const struct conf_label srtp_labels[] = {
     {CM_SRTP_ALL, "All supported AES-256, AES-128 ciphers"},
     {CM_SRTP_GCM, "AEAD AES-256, AES-128 GCM-based ciphers"},
     {CM_SRTP_GCM256, "AEAD AES256 GCM-based ciphers only"},
@@ -80,7 +52,7 @@ static const struct label srtp_labels[] = {
     {0, NULL},
 };
 
-static const struct label traffic_labels[] = {
+static const struct conf_label traffic_labels[] = {
     {CM_SECURE_SRTP_AND_TLS, "When using both sRTP and TLS"},
     {CM_SECURE_SRTP_ONLY, "When using sRTP Only"},
     {CM_SECURE_SRTP_AND_TLS, "srtp-and-tls"},
@@ -91,25 +63,25 @@ static const struct label traffic_labels[] = {
 const char *
 cm_security_mode_label(enum cm_security_mode m)
 {
-	return label_of(secmode_labels, (int)m);
+	return conf_label_of(secmode_labels, (int)m);
 }
 
 const char *
 cm_transport_label(enum cm_transport t)
 {
-	return label_of(transport_labels, (int)t);
+	return conf_label_of(transport_labels, (int)t);
 }
 
 const char *
 cm_srtp_ciphers_label(enum cm_srtp_ciphers s)
 {
-	return label_of(srtp_labels, (int)s);
+	return conf_label_of(srtp_labels, (int)s);
 }
 
 const char *
 cm_traffic_secure_label(enum cm_traffic_secure t)
 {
-	return label_of(traffic_labels, (int)t);
+	return conf_label_of(traffic_labels, (int)t);
 }
 
 /* ---- value parsers for conf_field.parse ---- */
@@ -117,7 +89,7 @@ cm_traffic_secure_label(enum cm_traffic_secure t)
 static int
 parse_secmode(const char *v, void *dst, char *why, size_t whysz)
 {
-	if (label_find(secmode_labels, v, dst) == 0)
+	if (conf_label_find(secmode_labels, v, dst) == 0)
 		return 0;
 	snprintf(why, whysz, "expected Non Secure, Authenticated or Encrypted");
 	return EINVAL;
@@ -126,7 +98,7 @@ parse_secmode(const char *v, void *dst, char *why, size_t whysz)
 static int
 parse_transport(const char *v, void *dst, char *why, size_t whysz)
 {
-	if (label_find(transport_labels, v, dst) == 0)
+	if (conf_label_find(transport_labels, v, dst) == 0)
 		return 0;
 	snprintf(why, whysz, "expected TCP+UDP, TCP, UDP or TLS");
 	return EINVAL;
@@ -135,7 +107,7 @@ parse_transport(const char *v, void *dst, char *why, size_t whysz)
 static int
 parse_srtp(const char *v, void *dst, char *why, size_t whysz)
 {
-	if (label_find(srtp_labels, v, dst) == 0)
+	if (conf_label_find(srtp_labels, v, dst) == 0)
 		return 0;
 	snprintf(why, whysz,
 	    "expected an SRTP Ciphers label ('All supported AES-256, AES-128 "
@@ -146,7 +118,7 @@ parse_srtp(const char *v, void *dst, char *why, size_t whysz)
 static int
 parse_traffic(const char *v, void *dst, char *why, size_t whysz)
 {
-	if (label_find(traffic_labels, v, dst) == 0)
+	if (conf_label_find(traffic_labels, v, dst) == 0)
 		return 0;
 	snprintf(why, whysz,
 	    "expected 'When using both sRTP and TLS' or 'When using sRTP "
@@ -464,24 +436,6 @@ cfg_warn(struct loader *ld, unsigned line, const char *fmt, ...)
 	ld->cfg->nwarnings++;
 }
 
-static const struct conf_item *
-item_find(const struct conf_section *s, const char *key)
-{
-	for (size_t i = 0; s && i < s->nitems; i++) {
-		if (strcmp(s->items[i].key, key) == 0)
-			return &s->items[i];
-	}
-	return NULL;
-}
-
-/* The line that set key, or the section's line when the default applies. */
-static unsigned
-item_line(const struct conf_section *s, const char *key)
-{
-	const struct conf_item *it = item_find(s, key);
-	return it ? it->line : (s ? s->line : 0);
-}
-
 /* "[sip-trunk "CUCv11"]" */
 static const char *
 sec_name(const struct conf_section *s, char *buf, size_t sz)
@@ -532,7 +486,7 @@ check_choice(struct loader *ld, const struct conf_section *s, const char *key,
 			           ? 0
 			           : replace_str(val, ch->canon);
 	}
-	return conf_fail(ld->err, ld->c, item_line(s, key),
+	return conf_fail(ld->err, ld->c, conf_item_line(s, key),
 	    "bad value '%s' for %s in %s: expected %s", *val, key,
 	    sec_name(s, where, sizeof(where)), expected);
 }
@@ -639,23 +593,6 @@ wipe_conf_secrets(struct conf *c)
 				    s->items[j].val, strlen(s->items[j].val));
 		}
 	}
-}
-
-/* The absolute directory of path, for relative certificate paths. */
-static int
-file_dir(const char *path, char **dirp)
-{
-	char *abs = realpath(path, NULL), *slash;
-
-	if (abs == NULL)
-		return errno ? errno : ENOENT;
-	slash = strrchr(abs, '/');
-	if (slash == abs)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	*dirp = abs;
-	return 0;
 }
 
 /* ---- sections and binding ---- */
@@ -882,28 +819,29 @@ check_enterprise(struct loader *ld)
 	         "SHA-512 or SHA-1")) != 0)
 		return rc;
 	if (conf_is_ipv4(e->host_name) || conf_is_ipv6(e->host_name))
-		cfg_warn(ld, item_line(s, "host_name"),
+		cfg_warn(ld, conf_item_line(s, "host_name"),
 		    "host_name %s is an address: the voicemail server's TFTP "
 		    "server must be the host name that is the CN of the "
 		    "CallManager certificate, an IP address does not work",
 		    e->host_name);
 	else if (!conf_valid_hostname(e->host_name))
-		return conf_fail(ld->err, ld->c, item_line(s, "host_name"),
+		return conf_fail(ld->err, ld->c, conf_item_line(s, "host_name"),
 		    "bad value '%s' for host_name in [enterprise]: expected "
 		    "a host name such as cucm.example.com",
 		    e->host_name);
 	if (!conf_is_ipv4(e->listen_address) &&
 	    !conf_is_ipv6(e->listen_address))
-		return conf_fail(ld->err, ld->c, item_line(s, "listen_address"),
+		return conf_fail(ld->err, ld->c,
+		    conf_item_line(s, "listen_address"),
 		    "bad value '%s' for listen_address in [enterprise]: "
 		    "expected an IPv4 or IPv6 address",
 		    e->listen_address);
 	if (strcmp(e->tftp_file_signature_algorithm, "SHA-1") == 0)
-		cfg_warn(ld, item_line(s, "tftp_file_signature_algorithm"),
+		cfg_warn(ld, conf_item_line(s, "tftp_file_signature_algorithm"),
 		    "tftp_file_signature_algorithm SHA-1: the ITL file is "
 		    "signed with a weak hash (SHA-512 is the default)");
 	if (e->keylog_file)
-		cfg_warn(ld, item_line(s, "keylog_file"),
+		cfg_warn(ld, conf_item_line(s, "keylog_file"),
 		    "keylog_file is set: the TLS session secrets of every "
 		    "connection are written to %s; use it for debugging only",
 		    e->keylog_file);
@@ -920,7 +858,7 @@ static int
 check_cert_path(struct loader *ld, const struct conf_section *s,
     const char *key, char **pathp, bool dir_ok, bool secret)
 {
-	unsigned line = item_line(s, key);
+	unsigned line = conf_item_line(s, key);
 	unsigned open_mode = 0;
 	int rc = conf_path(ld->c, ld->err, line, key, ld->dir, pathp,
 	    (dir_ok ? CONF_PATH_DIR_OK : 0) | (secret ? CONF_PATH_SECRET : 0),
@@ -940,12 +878,12 @@ check_pair(struct loader *ld, const struct conf_section *s, const char *ck,
     const char *cv, const char *kk, const char *kv)
 {
 	if (cv && !kv)
-		return conf_fail(ld->err, ld->c, item_line(s, ck),
+		return conf_fail(ld->err, ld->c, conf_item_line(s, ck),
 		    "%s is set without %s (the private key of that "
 		    "certificate)",
 		    ck, kk);
 	if (kv && !cv)
-		return conf_fail(ld->err, ld->c, item_line(s, kk),
+		return conf_fail(ld->err, ld->c, conf_item_line(s, kk),
 		    "%s is set without %s (its certificate)", kk, ck);
 	return 0;
 }
@@ -1001,8 +939,8 @@ static int
 check_transport(struct loader *ld, const struct conf_section *s,
     struct cm_trunk_security_profile *p, const char *key, int *tp)
 {
-	const struct conf_item *it = item_find(s, key);
-	unsigned ml = item_line(s, "device_security_mode");
+	const struct conf_item *it = conf_item_find(s, key);
+	unsigned ml = conf_item_line(s, "device_security_mode");
 	char where[200];
 
 	sec_name(s, where, sizeof(where));
@@ -1039,7 +977,7 @@ check_profile(struct loader *ld, struct cm_trunk_security_profile *p)
 	sec_name(s, where, sizeof(where));
 	if (p->outgoing_transport_type == CM_TP_TCP_UDP)
 		return conf_fail(ld->err, ld->c,
-		    item_line(s, "outgoing_transport_type"),
+		    conf_item_line(s, "outgoing_transport_type"),
 		    "outgoing_transport_type TCP+UDP in %s: an outgoing "
 		    "transport is TCP, UDP or TLS",
 		    where);
@@ -1054,7 +992,7 @@ check_profile(struct loader *ld, struct cm_trunk_security_profile *p)
 	if (p->x509_subject_name &&
 	    strlen(p->x509_subject_name) > CM_X509_NAME_MAX)
 		return conf_fail(ld->err, ld->c,
-		    item_line(s, "x509_subject_name"),
+		    conf_item_line(s, "x509_subject_name"),
 		    "x509_subject_name in %s is longer than %d characters",
 		    where, CM_X509_NAME_MAX);
 	if (p->device_security_mode != CM_SEC_NON_SECURE &&
@@ -1062,14 +1000,14 @@ check_profile(struct loader *ld, struct cm_trunk_security_profile *p)
 	        strspn(p->x509_subject_name, " ,;:") ==
 	            strlen(p->x509_subject_name)))
 		return conf_fail(ld->err, ld->c,
-		    item_line(s, "device_security_mode"),
+		    conf_item_line(s, "device_security_mode"),
 		    "%s is %s but has no x509_subject_name: list the names "
 		    "of the voicemail server's certificate (its FQDN)",
 		    where, cm_security_mode_label(p->device_security_mode));
 	if (p->enable_application_level_authorization &&
 	    !p->enable_digest_authentication)
 		return conf_fail(ld->err, ld->c,
-		    item_line(s, "enable_application_level_authorization"),
+		    conf_item_line(s, "enable_application_level_authorization"),
 		    "enable_application_level_authorization in %s needs "
 		    "enable_digest_authentication",
 		    where);
@@ -1260,8 +1198,9 @@ parse_dests(struct loader *ld, const struct conf_section *s, struct cm_trunk *t)
 		}
 	}
 	if (t->ndests == 0)
-		return conf_fail(ld->err, ld->c, item_line(s, "destination"),
-		    "%s has no destination", where);
+		return conf_fail(ld->err, ld->c,
+		    conf_item_line(s, "destination"), "%s has no destination",
+		    where);
 	return 0;
 }
 
@@ -1276,7 +1215,7 @@ check_trunk(struct loader *ld, struct cm_trunk *t)
 	t->profile = find_profile(ld->cfg, t->sip_trunk_security_profile);
 	if (t->profile == NULL)
 		return conf_fail(ld->err, ld->c,
-		    item_line(s, "sip_trunk_security_profile"),
+		    conf_item_line(s, "sip_trunk_security_profile"),
 		    "%s uses sip_trunk_security_profile \"%s\", which is not "
 		    "defined (no [sip-trunk-security-profile \"%s\"])",
 		    where, t->sip_trunk_security_profile,
@@ -1285,7 +1224,7 @@ check_trunk(struct loader *ld, struct cm_trunk *t)
 		t->sip_prof = find_sip_profile(ld->cfg, t->sip_profile);
 		if (t->sip_prof == NULL)
 			return conf_fail(ld->err, ld->c,
-			    item_line(s, "sip_profile"),
+			    conf_item_line(s, "sip_profile"),
 			    "%s uses sip_profile \"%s\", which is not defined "
 			    "(no [sip-profile \"%s\"])",
 			    where, t->sip_profile, t->sip_profile);
@@ -1294,7 +1233,7 @@ check_trunk(struct loader *ld, struct cm_trunk *t)
 		return rc;
 	if (t->prefix_dn && t->prefix_dn[0] &&
 	    !all_digits(t->prefix_dn + (t->prefix_dn[0] == '+'), CM_NUMBER_MAX))
-		return conf_fail(ld->err, ld->c, item_line(s, "prefix_dn"),
+		return conf_fail(ld->err, ld->c, conf_item_line(s, "prefix_dn"),
 		    "bad value '%s' for prefix_dn in %s: expected digits, "
 		    "optionally after a '+'",
 		    t->prefix_dn, where);
@@ -1304,7 +1243,7 @@ check_trunk(struct loader *ld, struct cm_trunk *t)
 		return rc;
 	if (t->srtp_allowed &&
 	    t->profile->device_security_mode != CM_SEC_ENCRYPTED)
-		cfg_warn(ld, item_line(s, "srtp_allowed"),
+		cfg_warn(ld, conf_item_line(s, "srtp_allowed"),
 		    "%s has srtp_allowed, but its security profile \"%s\" is "
 		    "%s: SRTP keys would travel in clear in the signalling "
 		    "(use an Encrypted profile)",
@@ -1401,7 +1340,7 @@ check_routes(struct loader *ld)
 		r->trunk = cm_config_trunk(cfg, r->gateway_or_route_list);
 		if (r->trunk == NULL)
 			return conf_fail(ld->err, ld->c,
-			    item_line(s, "gateway_or_route_list"),
+			    conf_item_line(s, "gateway_or_route_list"),
 			    "route pattern %s points to trunk %s, which is "
 			    "not defined",
 			    r->pattern, r->gateway_or_route_list);
@@ -1476,7 +1415,7 @@ check_voicemail(struct loader *ld)
 			continue;
 		if (dp)
 			return conf_fail(ld->err, ld->c,
-			    item_line(s, "make_this_the_default"),
+			    conf_item_line(s, "make_this_the_default"),
 			    "voicemail pilot %s is made the default, but so "
 			    "is voicemail pilot %s (line %u): only one can be",
 			    p->number, dp->number, dp->line);
@@ -1489,7 +1428,7 @@ check_voicemail(struct loader *ld)
 		p->pilot = find_pilot(cfg, p->voice_mail_pilot);
 		if (p->pilot == NULL)
 			return conf_fail(ld->err, ld->c,
-			    item_line(s, "voice_mail_pilot"),
+			    conf_item_line(s, "voice_mail_pilot"),
 			    "voicemail profile %s names voice_mail_pilot %s, "
 			    "which is not defined (no [voicemail-pilot "
 			    "\"%s\"])",
@@ -1502,7 +1441,7 @@ check_voicemail(struct loader *ld)
 				     *m == 'x';
 			if (!ok)
 				return conf_fail(ld->err, ld->c,
-				    item_line(s, "voice_mail_box_mask"),
+				    conf_item_line(s, "voice_mail_box_mask"),
 				    "bad value '%s' for voice_mail_box_mask "
 				    "in voicemail profile %s: expected digits "
 				    "and X",
@@ -1512,7 +1451,7 @@ check_voicemail(struct loader *ld)
 			continue;
 		if (dprof)
 			return conf_fail(ld->err, ld->c,
-			    item_line(s, "make_this_the_default"),
+			    conf_item_line(s, "make_this_the_default"),
 			    "voicemail profile %s is made the default, but so "
 			    "is voicemail profile %s (line %u): only one can be",
 			    p->name, dprof->name, dprof->line);
@@ -1538,12 +1477,12 @@ check_dns(struct loader *ld)
 			return rc;
 		if (d->digest_user[0] == '\0')
 			return conf_fail(ld->err, ld->c,
-			    item_line(s, "digest_user"),
+			    conf_item_line(s, "digest_user"),
 			    "digest_user of directory number %s is empty",
 			    d->number);
 		if (d->digest_password[0] == '\0')
 			return conf_fail(ld->err, ld->c,
-			    item_line(s, "digest_password"),
+			    conf_item_line(s, "digest_password"),
 			    "digest_password of directory number %s is empty: "
 			    "every line registers with digest authentication",
 			    d->number);
@@ -1551,7 +1490,7 @@ check_dns(struct loader *ld)
 			if (strcmp(cfg->dns[j].digest_user, d->digest_user) ==
 			    0)
 				return conf_fail(ld->err, ld->c,
-				    item_line(s, "digest_user"),
+				    conf_item_line(s, "digest_user"),
 				    "directory number %s has digest_user %s, "
 				    "as does directory number %s (line %u)",
 				    d->number, d->digest_user,
@@ -1562,7 +1501,7 @@ check_dns(struct loader *ld)
 			    find_vm_profile(cfg, d->voice_mail_profile);
 			if (d->vm_profile == NULL)
 				return conf_fail(ld->err, ld->c,
-				    item_line(s, "voice_mail_profile"),
+				    conf_item_line(s, "voice_mail_profile"),
 				    "directory number %s uses "
 				    "voice_mail_profile %s, which is not "
 				    "defined (no [voicemail-profile \"%s\"])",
@@ -1576,7 +1515,7 @@ check_dns(struct loader *ld)
 		        ? "forward_no_answer_to_voicemail"
 		        : NULL;
 		if (fwd && cm_config_vm_pilot(cfg, d) == NULL)
-			return conf_fail(ld->err, ld->c, item_line(s, fwd),
+			return conf_fail(ld->err, ld->c, conf_item_line(s, fwd),
 			    "directory number %s has %s, but no voicemail "
 			    "pilot: set voice_mail_profile, or make a "
 			    "voicemail profile or pilot the default",
@@ -1602,7 +1541,7 @@ check_secure_needs(
 		    "secure trunks and phones need mixed mode",
 		    what, cm_security_mode_label(mode),
 		    e->cluster_security_mode,
-		    item_line(es, "cluster_security_mode"));
+		    conf_item_line(es, "cluster_security_mode"));
 	if (!ct->callmanager && !ct->callmanager_ecdsa)
 		return conf_fail(ld->err, ld->c, line,
 		    "%s is %s, but no CallManager identity is configured: "
@@ -1633,7 +1572,7 @@ check_security(struct loader *ld)
 			continue;
 		sec_name(s, what, sizeof(what));
 		if ((rc = check_secure_needs(ld, what,
-		         item_line(s, "device_security_mode"),
+		         conf_item_line(s, "device_security_mode"),
 		         p->device_security_mode, true)) != 0)
 			return rc;
 	}
@@ -1644,7 +1583,7 @@ check_security(struct loader *ld)
 			continue;
 		snprintf(what, sizeof(what), "directory number %s", d->number);
 		if ((rc = check_secure_needs(ld, what,
-		         item_line(s, "device_security_mode"),
+		         conf_item_line(s, "device_security_mode"),
 		         d->device_security_mode, false)) != 0)
 			return rc;
 	}
@@ -1676,12 +1615,12 @@ check_ports(struct loader *ld)
 	if (l == NULL)
 		return ENOMEM;
 	l[n++] = (struct lsn){e->sip_port, LSN_TCP, "sip_port of [enterprise]",
-	    item_line(es, "sip_port")};
+	    conf_item_line(es, "sip_port")};
 	l[n++] = (struct lsn){e->sip_tls_port, LSN_TLS,
-	    "sip_tls_port of [enterprise]", item_line(es, "sip_tls_port")};
+	    "sip_tls_port of [enterprise]", conf_item_line(es, "sip_tls_port")};
 	l[n++] = (struct lsn){e->tftp_https_port, LSN_HTTPS,
 	    "tftp_https_port of [enterprise]",
-	    item_line(es, "tftp_https_port")};
+	    conf_item_line(es, "tftp_https_port")};
 	for (size_t i = 0; i < cfg->nprofiles; i++) {
 		const struct cm_trunk_security_profile *p = &cfg->profiles[i];
 		const struct conf_section *s =
@@ -1694,7 +1633,7 @@ check_ports(struct loader *ld)
 		    p->incoming_transport_type == CM_TP_TLS ? LSN_TLS : LSN_TCP;
 		snprintf(l[n].what, sizeof(l[n].what), "incoming_port of %s",
 		    sec_name(s, where, sizeof(where)));
-		l[n].line = item_line(s, "incoming_port");
+		l[n].line = conf_item_line(s, "incoming_port");
 		n++;
 	}
 	for (size_t i = 1; i < n && rc == 0; i++) {
@@ -1771,7 +1710,7 @@ cm_config_load(struct cm_config **cfgp, const char *path, struct conf_err *err)
 		rc = ENOMEM;
 		goto out;
 	}
-	if ((rc = file_dir(path, &ld.dir)) != 0) {
+	if ((rc = conf_file_dir(path, &ld.dir)) != 0) {
 		rc = conf_fail(err, ld.c, 0, "cannot resolve its directory: %s",
 		    strerror(rc));
 		goto out;

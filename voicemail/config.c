@@ -31,34 +31,7 @@ vm_default_prompts_dir(void)
 
 /* ---- labels ---- */
 
-struct label {
-	int val;
-	const char *s;
-};
-
-static int
-label_find(const struct label *t, const char *v, int *out)
-{
-	for (; t->s; t++) {
-		if (conf_label_eq(v, t->s)) {
-			*out = t->val;
-			return 0;
-		}
-	}
-	return EINVAL;
-}
-
-static const char *
-label_of(const struct label *t, int v)
-{
-	for (; t->s; t++) {
-		if (t->val == v)
-			return t->s;
-	}
-	return "?";
-}
-
-static const struct label profile_labels[] = {
+static const struct conf_label profile_labels[] = {
     {VM_PROFILE_5061_TLS, "5061/TLS"},
     {VM_PROFILE_5060_TCP, "5060/TCP"},
     {VM_PROFILE_5060_UDP, "5060/UDP"},
@@ -68,14 +41,14 @@ static const struct label profile_labels[] = {
     {0, NULL},
 };
 
-static const struct label secmode_labels[] = {
+static const struct conf_label secmode_labels[] = {
     {VM_SEC_ENCRYPTED, "Encrypted"},
     {VM_SEC_AUTHENTICATED, "Authenticated"},
     {0, NULL},
 };
 
 /* CUC's Recording Format names, and short ones. */
-static const struct label recfmt_labels[] = {
+static const struct conf_label recfmt_labels[] = {
     {MEDIA_REC_ULAW, "G.711 mu-law"},
     {MEDIA_REC_ALAW, "G.711 A-law"},
     {MEDIA_REC_PCM16, "PCM 8 kHz 16-bit"},
@@ -86,7 +59,7 @@ static const struct label recfmt_labels[] = {
     {0, NULL},
 };
 
-static const struct label diversion_labels[] = {
+static const struct conf_label diversion_labels[] = {
     {VM_DIVERSION_FIRST, "first"},
     {VM_DIVERSION_LAST, "last"},
     {0, NULL},
@@ -95,19 +68,19 @@ static const struct label diversion_labels[] = {
 const char *
 vm_profile_label(enum vm_sip_security_profile p)
 {
-	return label_of(profile_labels, (int)p);
+	return conf_label_of(profile_labels, (int)p);
 }
 
 const char *
 vm_rec_format_label(enum media_rec_format f)
 {
-	return label_of(recfmt_labels, (int)f);
+	return conf_label_of(recfmt_labels, (int)f);
 }
 
 static int
 parse_profile(const char *v, void *dst, char *why, size_t whysz)
 {
-	if (label_find(profile_labels, v, dst) == 0)
+	if (conf_label_find(profile_labels, v, dst) == 0)
 		return 0;
 	snprintf(why, whysz, "expected 5061/TLS, 5060/TCP or 5060/UDP");
 	return EINVAL;
@@ -116,7 +89,7 @@ parse_profile(const char *v, void *dst, char *why, size_t whysz)
 static int
 parse_secmode(const char *v, void *dst, char *why, size_t whysz)
 {
-	if (label_find(secmode_labels, v, dst) == 0)
+	if (conf_label_find(secmode_labels, v, dst) == 0)
 		return 0;
 	snprintf(why, whysz, "expected Encrypted or Authenticated");
 	return EINVAL;
@@ -125,7 +98,7 @@ parse_secmode(const char *v, void *dst, char *why, size_t whysz)
 static int
 parse_recfmt(const char *v, void *dst, char *why, size_t whysz)
 {
-	if (label_find(recfmt_labels, v, dst) == 0)
+	if (conf_label_find(recfmt_labels, v, dst) == 0)
 		return 0;
 	snprintf(why, whysz,
 	    "expected G.711 mu-law, G.711 A-law or PCM 8 kHz 16-bit (or "
@@ -136,7 +109,7 @@ parse_recfmt(const char *v, void *dst, char *why, size_t whysz)
 static int
 parse_diversion(const char *v, void *dst, char *why, size_t whysz)
 {
-	if (label_find(diversion_labels, v, dst) == 0)
+	if (conf_label_find(diversion_labels, v, dst) == 0)
 		return 0;
 	snprintf(why, whysz, "expected first or last");
 	return EINVAL;
@@ -327,23 +300,6 @@ cfg_warn(struct loader *ld, unsigned line, const char *fmt, ...)
 	ld->cfg->nwarnings++;
 }
 
-static const struct conf_item *
-item_find(const struct conf_section *s, const char *key)
-{
-	for (size_t i = 0; s && i < s->nitems; i++) {
-		if (strcmp(s->items[i].key, key) == 0)
-			return &s->items[i];
-	}
-	return NULL;
-}
-
-static unsigned
-item_line(const struct conf_section *s, const char *key)
-{
-	const struct conf_item *it = item_find(s, key);
-	return it ? it->line : (s ? s->line : 0);
-}
-
 /*
  * The line of the key's item whose value holds entry v: a list option
  * (sip_server, tftp_server) may be repeated, and each entry keeps the line
@@ -372,7 +328,7 @@ item_line_entry(const struct conf_section *s, const char *key, const char *v)
 			p = e;
 		}
 	}
-	return item_line(s, key);
+	return conf_item_line(s, key);
 }
 
 static bool
@@ -389,28 +345,11 @@ all_digits(const char *s, size_t max)
 	return true;
 }
 
-/* The directory of the file, absolute. */
-static int
-file_dir(const char *path, char **dirp)
-{
-	char *abs = realpath(path, NULL), *slash;
-
-	if (abs == NULL)
-		return errno ? errno : ENOENT;
-	slash = strrchr(abs, '/');
-	if (slash == abs)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	*dirp = abs;
-	return 0;
-}
-
 static int
 check_path(struct loader *ld, const struct conf_section *s, const char *key,
     char **pathp, unsigned flags)
 {
-	unsigned line = item_line(s, key), open_mode = 0;
+	unsigned line = conf_item_line(s, key), open_mode = 0;
 	int rc = conf_path(
 	    ld->c, ld->err, line, key, ld->cfg->dir, pathp, flags, &open_mode);
 
@@ -427,12 +366,12 @@ check_pair(struct loader *ld, const struct conf_section *s, const char *ck,
     const char *cv, const char *kk, const char *kv)
 {
 	if (cv && !kv)
-		return conf_fail(ld->err, ld->c, item_line(s, ck),
+		return conf_fail(ld->err, ld->c, conf_item_line(s, ck),
 		    "%s is set without %s (the private key of that "
 		    "certificate)",
 		    ck, kk);
 	if (kv && !cv)
-		return conf_fail(ld->err, ld->c, item_line(s, kk),
+		return conf_fail(ld->err, ld->c, conf_item_line(s, kk),
 		    "%s is set without %s (its certificate)", kk, ck);
 	return 0;
 }
@@ -547,19 +486,21 @@ check_general(struct loader *ld)
 	int rc;
 
 	if (!conf_valid_hostname(g->host_name) || conf_looks_ipv4(g->host_name))
-		return conf_fail(ld->err, ld->c, item_line(s, "host_name"),
+		return conf_fail(ld->err, ld->c, conf_item_line(s, "host_name"),
 		    "host_name '%s' must be this server's FQDN (the CN of its "
 		    "tomcat certificate), not an address",
 		    g->host_name);
 	if (!conf_is_ipv4(g->listen_address) &&
 	    !conf_is_ipv6(g->listen_address) &&
 	    !conf_valid_hostname(g->listen_address))
-		return conf_fail(ld->err, ld->c, item_line(s, "listen_address"),
+		return conf_fail(ld->err, ld->c,
+		    conf_item_line(s, "listen_address"),
 		    "listen_address '%s' is not an address or a host name",
 		    g->listen_address);
 	if (g->rtp_address && !conf_is_ipv4(g->rtp_address) &&
 	    !conf_is_ipv6(g->rtp_address))
-		return conf_fail(ld->err, ld->c, item_line(s, "rtp_address"),
+		return conf_fail(ld->err, ld->c,
+		    conf_item_line(s, "rtp_address"),
 		    "rtp_address '%s' must be an IP address (it goes into SDP)",
 		    g->rtp_address);
 	if ((rc = check_path(ld, s, "storage_path", &g->storage_path,
@@ -568,7 +509,7 @@ check_general(struct loader *ld)
 	if (g->prompts_dir == NULL &&
 	    (g->prompts_dir = strdup(vm_default_prompts_dir())) == NULL)
 		return ENOMEM;
-	if (item_find(s, "prompts_dir") &&
+	if (conf_item_find(s, "prompts_dir") &&
 	    (rc = check_path(ld, s, "prompts_dir", &g->prompts_dir,
 	         CONF_PATH_DIR_OK | CONF_PATH_DIR_ONLY)) != 0)
 		return rc;
@@ -583,7 +524,7 @@ check_general(struct loader *ld)
 		if ((rc = check_path(ld, s, "keylog_file", &g->keylog_file,
 		         CONF_PATH_MAY_NOT_EXIST)) != 0)
 			return rc;
-		cfg_warn(ld, item_line(s, "keylog_file"),
+		cfg_warn(ld, conf_item_line(s, "keylog_file"),
 		    "keylog_file is set: TLS session keys are written to %s, "
 		    "anyone who reads it can decrypt the signalling and the "
 		    "SRTP keys in it",
@@ -591,7 +532,7 @@ check_general(struct loader *ld)
 	}
 	if (g->minimum_message_length > g->maximum_message_length * 1000u)
 		return conf_fail(ld->err, ld->c,
-		    item_line(s, "minimum_message_length"),
+		    conf_item_line(s, "minimum_message_length"),
 		    "minimum_message_length (%u ms) is longer than "
 		    "maximum_message_length (%u s)",
 		    g->minimum_message_length, g->maximum_message_length);
@@ -697,22 +638,23 @@ check_group(struct loader *ld, struct vm_port_group *g)
 	if (g->authenticate_with_sip_server &&
 	    (!g->authentication_user_name || !g->authentication_password))
 		return conf_fail(ld->err, ld->c,
-		    item_line(s, "authenticate_with_sip_server"),
+		    conf_item_line(s, "authenticate_with_sip_server"),
 		    "port group '%s': Authenticate with SIP Server needs "
 		    "authentication_user_name and authentication_password",
 		    g->name);
-	if (!tls && item_find(s, "enable_next_generation_encryption") &&
+	if (!tls && conf_item_find(s, "enable_next_generation_encryption") &&
 	    g->enable_next_generation_encryption)
 		return conf_fail(ld->err, ld->c,
-		    item_line(s, "enable_next_generation_encryption"),
+		    conf_item_line(s, "enable_next_generation_encryption"),
 		    "port group '%s': Enable Next Generation Encryption works "
 		    "only with a secure TLS port (sip_security_profile = "
 		    "5061/TLS)",
 		    g->name);
 	if (!tls)
 		g->enable_next_generation_encryption = false;
-	if (!tls && item_find(s, "secure_rtp") && g->secure_rtp)
-		return conf_fail(ld->err, ld->c, item_line(s, "secure_rtp"),
+	if (!tls && conf_item_find(s, "secure_rtp") && g->secure_rtp)
+		return conf_fail(ld->err, ld->c,
+		    conf_item_line(s, "secure_rtp"),
 		    "port group '%s': Secure RTP needs the TLS port "
 		    "(sip_security_profile = 5061/TLS): SRTP keys would cross "
 		    "the network in clear text",
@@ -720,14 +662,14 @@ check_group(struct loader *ld, struct vm_port_group *g)
 	if (!tls)
 		g->secure_rtp = false;
 	if (g->enable_next_generation_encryption &&
-	    item_find(s, "security_mode"))
-		cfg_warn(ld, item_line(s, "security_mode"),
+	    conf_item_find(s, "security_mode"))
+		cfg_warn(ld, conf_item_line(s, "security_mode"),
 		    "port group '%s': security_mode does not apply with Next "
 		    "Generation Encryption (the call is Encrypted)",
 		    g->name);
 	if (tls && !g->enable_next_generation_encryption &&
 	    g->security_mode == VM_SEC_AUTHENTICATED && g->secure_rtp)
-		cfg_warn(ld, item_line(s, "security_mode"),
+		cfg_warn(ld, conf_item_line(s, "security_mode"),
 		    "port group '%s': Authenticated mode sends SRTP keys in "
 		    "clear text (NULL-SHA signalling)",
 		    g->name);
@@ -737,7 +679,7 @@ check_group(struct loader *ld, struct vm_port_group *g)
 	    !conf_is_ipv6(g->ip_address_or_host_name) &&
 	    !conf_valid_hostname(g->ip_address_or_host_name))
 		return conf_fail(ld->err, ld->c,
-		    item_line(s, "ip_address_or_host_name"),
+		    conf_item_line(s, "ip_address_or_host_name"),
 		    "port group '%s': '%s' is not an address or a host name",
 		    g->name, g->ip_address_or_host_name);
 	for (char **p = g->sip_server; p && *p; p++)
@@ -749,7 +691,7 @@ check_group(struct loader *ld, struct vm_port_group *g)
 		return ENOMEM;
 	g->servers[0].port = tls ? 5060 : g->port;
 	g->servers[0].tls_port = tls ? g->port : 5061;
-	g->servers[0].line = item_line(s, "ip_address_or_host_name");
+	g->servers[0].line = conf_item_line(s, "ip_address_or_host_name");
 	g->nservers = 1;
 	for (size_t i = 0; i < n; i++) {
 		if ((rc = parse_server(ld, s, g->sip_server[i],
@@ -838,11 +780,12 @@ check_mailboxes(struct loader *ld)
 				    m->extension, cfg->mailboxes[j].line);
 		}
 		if (m->pin && (!all_digits(m->pin, 20) || strlen(m->pin) < 4))
-			return conf_fail(ld->err, ld->c, item_line(s, "pin"),
+			return conf_fail(ld->err, ld->c,
+			    conf_item_line(s, "pin"),
 			    "mailbox %s: the PIN must be 4 to 20 digits",
 			    m->extension);
 		if (m->pin && (ld->mode & 077))
-			cfg_warn(ld, item_line(s, "pin"),
+			cfg_warn(ld, conf_item_line(s, "pin"),
 			    "mailbox %s: this file holds PINs and is readable "
 			    "by group or others (mode %03o): chmod 600 it",
 			    m->extension, (unsigned)(ld->mode & 0777));
@@ -893,7 +836,7 @@ vm_config_load(struct vm_config **cp, const char *path, struct conf_err *err)
 		rc = ENOMEM;
 		goto out;
 	}
-	if ((rc = file_dir(path, &ld.cfg->dir)) != 0) {
+	if ((rc = conf_file_dir(path, &ld.cfg->dir)) != 0) {
 		rc = conf_fail(err, ld.c, 0, "cannot resolve its directory: %s",
 		    strerror(rc));
 		goto out;

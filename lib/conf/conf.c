@@ -797,3 +797,58 @@ conf_path(const struct conf *c, struct conf_err *err, unsigned line,
 		*open_mode = (unsigned)(st.st_mode & 0777);
 	return 0;
 }
+
+int
+conf_label_find(const struct conf_label *t, const char *v, int *out)
+{
+	for (; t->s; t++) {
+		if (conf_label_eq(v, t->s)) {
+			*out = t->val;
+			return 0;
+		}
+	}
+	return EINVAL;
+}
+
+const char *
+conf_label_of(const struct conf_label *t, int v)
+{
+	for (; t->s; t++) {
+		if (t->val == v)
+			return t->s;
+	}
+	return "?";
+}
+
+const struct conf_item *
+conf_item_find(const struct conf_section *s, const char *key)
+{
+	for (size_t i = 0; s && i < s->nitems; i++) {
+		if (strcmp(s->items[i].key, key) == 0)
+			return &s->items[i];
+	}
+	return NULL;
+}
+
+unsigned
+conf_item_line(const struct conf_section *s, const char *key)
+{
+	const struct conf_item *it = conf_item_find(s, key);
+	return it ? it->line : (s ? s->line : 0);
+}
+
+int
+conf_file_dir(const char *path, char **dirp)
+{
+	char *abs = realpath(path, NULL), *slash;
+
+	if (abs == NULL)
+		return errno ? errno : ENOENT;
+	slash = strrchr(abs, '/');
+	if (slash == abs)
+		slash[1] = '\0';
+	else if (slash)
+		*slash = '\0';
+	*dirp = abs;
+	return 0;
+}

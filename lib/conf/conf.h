@@ -126,4 +126,21 @@ int conf_path(const struct conf *c, struct conf_err *err, unsigned line,
     const char *key, const char *dir, char **pathp, unsigned flags,
     unsigned *open_mode);
 
+/* An option's accepted spellings: the first of a value is the guide's. */
+struct conf_label {
+	int val;
+	const char *s;
+};
+/* Finds v (conf_label_eq) in a table ending with s NULL: 0 or EINVAL. */
+int conf_label_find(const struct conf_label *t, const char *v, int *out);
+/* The first label of a value, "?" if none. */
+const char *conf_label_of(const struct conf_label *t, int v);
+/* The item of key in s (NULL if none or s NULL). */
+const struct conf_item *conf_item_find(
+    const struct conf_section *s, const char *key);
+/* The line that set key, or the section's line when the default applies. */
+unsigned conf_item_line(const struct conf_section *s, const char *key);
+/* The absolute directory of a file (malloc'd), for relative paths. */
+int conf_file_dir(const char *path, char **dirp);
+
 #endif
