@@ -22,7 +22,8 @@ usage(FILE *f)
 	    "OPTIONS), lines, calls\n"
 	    "  voicemail:     ports (busy/idle, the call's TLS suite and SRTP "
 	    "suite),\n                 portgroups (\"Reset Required\", "
-	    "servers, ITL), mailboxes\n"
+	    "servers, ITL), mailboxes,\n                 media (packets, "
+	    "lateness, drops; --json)\n"
 	    "--json prints the daemon's JSON.\n");
 }
 
@@ -66,7 +67,7 @@ cli_status(int argc, char **argv)
 	if (strcmp(what, "trunks") && strcmp(what, "lines") &&
 	    strcmp(what, "calls") && strcmp(what, "ports") &&
 	    strcmp(what, "portgroups") && strcmp(what, "mailboxes") &&
-	    strcmp(what, "all")) {
+	    strcmp(what, "media") && strcmp(what, "all")) {
 		fprintf(stderr, "ngvoice status: unknown '%s'\n", what);
 		usage(stderr);
 		return 2;

@@ -7,6 +7,7 @@
 
 #include "core/ctl.h"
 #include "core/log.h"
+#include "media/stream.h"
 #include "store/store.h"
 #include "voicemail/itl.h"
 #include "voicemail/vm.h"
@@ -95,11 +96,38 @@ status_mailboxes(struct voicemail *vm, struct buf *b)
 	BUF_LIT(b, "]");
 }
 
+/* The media loop's counters: packets, lateness, what was dropped. */
+static void
+status_media(struct voicemail *vm, struct buf *b)
+{
+	struct media_loop_stats st;
+
+	memset(&st, 0, sizeof(st));
+	if (vm->media)
+		media_loop_get_stats(vm->media, &st);
+	buf_printf(b,
+	    "\"media\":{\"streams\":%u,\"playing\":%u,\"recording\":%u,"
+	    "\"tx_packets\":%llu,\"rx_packets\":%llu,\"tx_late\":%llu,"
+	    "\"max_late_us\":%llu,\"tx_errors\":%llu,\"rx_unknown\":%llu,"
+	    "\"rx_auth_fail\":%llu,\"rx_replay\":%llu,"
+	    "\"rx_malformed\":%llu,\"rx_rtcp\":%llu,\"calls_total\":%lu,"
+	    "\"calls_refused\":%lu,\"mwi_sent\":%lu,\"mwi_failed\":%lu}",
+	    st.streams, st.playing, st.recording,
+	    (unsigned long long)st.tx_packets,
+	    (unsigned long long)st.rx_packets, (unsigned long long)st.tx_late,
+	    (unsigned long long)st.max_late_us,
+	    (unsigned long long)st.tx_errors, (unsigned long long)st.rx_unknown,
+	    (unsigned long long)st.rx_auth_fail,
+	    (unsigned long long)st.rx_replay,
+	    (unsigned long long)st.rx_malformed, (unsigned long long)st.rx_rtcp,
+	    vm->calls_total, vm->calls_refused, vm->mwi_sent, vm->mwi_failed);
+}
+
 static void
 text_ports(struct voicemail *vm, struct buf *b)
 {
-	buf_printf(b, "%-16s %4s  %-5s %-10s %-8s %s\n", "Port Group", "Port",
-	    "State", "Caller", "Mailbox", "Security");
+	buf_printf(b, "%-16s %4s  %-5s %s\n", "Port Group", "Port", "State",
+	    "Security");
 	for (size_t i = 0; i < vm->ngroups; i++) {
 		const struct vm_group_rt *g = &vm->groups[i];
 		for (size_t j = 0; j < g->nports; j++) {
@@ -107,9 +135,8 @@ text_ports(struct voicemail *vm, struct buf *b)
 			char sec[200] = "";
 			if (p->call)
 				vm_call_describe(p->call, sec, sizeof(sec));
-			buf_printf(b, "%-16s %4u  %-5s %-10s %-8s %s\n",
-			    g->cfg->name, p->number, p->call ? "busy" : "idle",
-			    "", "", sec);
+			buf_printf(b, "%-16s %4u  %-5s %s\n", g->cfg->name,
+			    p->number, p->call ? "busy" : "idle", sec);
 		}
 	}
 }
@@ -197,6 +224,11 @@ request_h(const char *line, struct buf *out, void *arg)
 			text_ports(vm, out);
 		if (all || strcmp(w, "mailboxes") == 0)
 			text_mailboxes(vm, out);
+		if (all || strcmp(w, "media") == 0) {
+			BUF_LIT(out, "{");
+			status_media(vm, out);
+			BUF_LIT(out, "}\n");
+		}
 		return;
 	}
 	bool all = line[0] == '\0' || strcmp(line, "all") == 0;
@@ -218,11 +250,17 @@ request_h(const char *line, struct buf *out, void *arg)
 		status_mailboxes(vm, out);
 		any = true;
 	}
+	if (all || strcmp(line, "media") == 0) {
+		if (any)
+			BUF_LIT(out, ",");
+		status_media(vm, out);
+		any = true;
+	}
 	if (!any) {
 		BUF_LIT(out, "\"error\":");
 		buf_json_str(out,
-		    "unknown request: use ports, portgroups, mailboxes, all or "
-		    "reset NAME");
+		    "unknown request: use ports, portgroups, mailboxes, media, all "
+		    "or reset NAME");
 	}
 	BUF_LIT(out, "}\n");
 }
