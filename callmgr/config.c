@@ -864,11 +864,6 @@ check_cert_path(struct loader *ld, const struct conf_section *s,
 	    (dir_ok ? CONF_PATH_DIR_OK : 0) | (secret ? CONF_PATH_SECRET : 0),
 	    &open_mode);
 
-	if (rc == 0 && open_mode)
-		cfg_warn(ld, line,
-		    "%s: the private key %s is readable by group or others "
-		    "(mode %03o): chmod 600 it",
-		    key, *pathp, open_mode);
 	return rc;
 }
 

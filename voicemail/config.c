@@ -353,11 +353,6 @@ check_path(struct loader *ld, const struct conf_section *s, const char *key,
 	int rc = conf_path(
 	    ld->c, ld->err, line, key, ld->cfg->dir, pathp, flags, &open_mode);
 
-	if (rc == 0 && open_mode)
-		cfg_warn(ld, line,
-		    "%s: the private key %s is readable by group or others "
-		    "(mode %03o): chmod 600 it",
-		    key, *pathp, open_mode);
 	return rc;
 }
 

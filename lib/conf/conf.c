@@ -793,8 +793,14 @@ conf_path(const struct conf *c, struct conf_err *err, unsigned line,
 	if (access(*pathp, R_OK) != 0)
 		return conf_fail(err, c, line, "%s: cannot read %s: %s", key,
 		    *pathp, strerror(errno));
-	if ((flags & CONF_PATH_SECRET) && (st.st_mode & 077))
+	if ((flags & CONF_PATH_SECRET) && (st.st_mode & 077)) {
+		/* A daemon does not start with a key others can read. */
 		*open_mode = (unsigned)(st.st_mode & 0777);
+		return conf_fail(err, c, line,
+		    "%s: the private key %s is readable by group or others "
+		    "(mode %03o): chmod 600 it",
+		    key, *pathp, *open_mode);
+	}
 	return 0;
 }
 

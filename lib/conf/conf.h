@@ -118,8 +118,8 @@ bool conf_looks_ipv4(const char *s);
 #define CONF_PATH_MAY_NOT_EXIST 0x8 /* only resolve (created later) */
 /*
  * Resolves a path option against dir (the configuration file's directory)
- * in place and checks it can be read. *open_mode gets the permission bits
- * of a secret file readable by group or others, else 0 (the caller warns). Returns 0, ENOMEM, or
+ * in place and checks it can be read. A secret file readable by group or
+ * others is refused (EINVAL); *open_mode then gets its permission bits. Returns 0, ENOMEM, or
  * EINVAL with err naming line and key.
  */
 int conf_path(const struct conf *c, struct conf_err *err, unsigned line,
