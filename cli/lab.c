@@ -358,19 +358,34 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: ngvoice lab [--dir DIR] [--debug]\n\n"
+	    "usage: ngvoice lab [--dir DIR] [--tls-ciphers OPTION] "
+	    "[--srtp-ciphers OPTION]\n                  [--keep] [--debug]\n\n"
 	    "Sets up, on 127.0.0.1, the system of the configuration guide and "
 	    "verifies it\nstep by step, printing each result. Certificates and "
 	    "files go to DIR (default:\na new directory under /tmp). Exit "
 	    "status 0 when every check passed.\n\n"
 	    "Part one checks the TLS layer: the six TLS Ciphers options, the "
 	    "certificate\nthat follows the suite, digest authentication. Part "
-	    "two runs the call manager\nwith the guide's configuration "
-	    "(trunk CUCv11, route pattern 2000, voicemail\npilot and profile, "
-	    "lines 1001 and 1002), a phone on line 1001 and, until the\n"
-	    "voicemail server exists, a SIP stand-in on the trunk: trunk Full "
-	    "Service,\nregistration, the Messages button reaching the "
-	    "voicemail side with the padlock.\n");
+	    "two runs the guide's\nsystem in this process: `ngvoice "
+	    "callmanager` (trunk CUCv11, route pattern\n2000, voicemail pilot "
+	    "and profile, lines 1001 and 1002) and `ngvoice voicemail`\n"
+	    "(port group PhoneSystem-1 with NGE and Secure RTP, mailbox "
+	    "1002), the ITL\ndownload that makes the voicemail server trust "
+	    "the call manager, the trunk in\nFull Service, two phones over "
+	    "TLS and SRTP: Messages and the opening greeting\n(compared with "
+	    "the prompt), 1002 busy and a message left, the lamp on, 1002\n"
+	    "signing in with its PIN, hearing and deleting the message, the "
+	    "lamp off.\n\n"
+	    "  --tls-ciphers OPTION   TLS Ciphers of the daemons and phones "
+	    "(label or slug,\n                         e.g. strongest-ecdsa; "
+	    "default All Ciphers RSA Preferred)\n"
+	    "  --srtp-ciphers OPTION  SRTP Ciphers: all (default), gcm, "
+	    "gcm256, or the label\n"
+	    "  --keep                 leave the system running afterwards and "
+	    "print how to\n                         point baresip or ngvoice "
+	    "phone at it (Ctrl-C stops)\n"
+	    "  --dir DIR              where the files go (kept)\n"
+	    "  --debug                the daemons' log too\n");
 }
 
 int
@@ -383,9 +398,14 @@ cli_lab(int argc, char **argv)
 	static const struct option opts[] = {
 	    {"dir", required_argument, NULL, 'd'},
 	    {"debug", no_argument, NULL, 'D'},
+	    {"tls-ciphers", required_argument, NULL, 't'},
+	    {"srtp-ciphers", required_argument, NULL, 's'},
+	    {"keep", no_argument, NULL, 'k'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
+	struct lab_opts lo = {
+	    .tls = TLS_CIPHERS_DEFAULT_OPTION, .srtp = SRTP_OPT_ALL};
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -394,6 +414,27 @@ cli_lab(int argc, char **argv)
 			break;
 		case 'D':
 			debug = true;
+			break;
+		case 't':
+			if (tls_ciphers_parse(optarg, &lo.tls) != 0) {
+				fprintf(stderr,
+				    "ngvoice lab: --tls-ciphers %s: not a TLS "
+				    "Ciphers label or slug\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case 's':
+			if (srtp_option_parse(optarg, &lo.srtp) != 0) {
+				fprintf(stderr,
+				    "ngvoice lab: --srtp-ciphers %s: use all, "
+				    "gcm, gcm256 or an SRTP Ciphers label\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case 'k':
+			lo.keep = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -564,7 +605,8 @@ cli_lab(int argc, char **argv)
 	    .phone = phone,
 	    .phone_key = phone_key,
 	};
-	lab_system(lab.base, &files, vm_default_prompts_dir(), lab_step, &lab);
+	lab_system(
+	    lab.base, &files, &lo, vm_default_prompts_dir(), lab_step, &lab);
 
 	printf("lab: %d checks passed, %d failed\n", lab.passed, lab.failed);
 

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,8 +126,9 @@ free_port(void)
 }
 
 static int
-write_cm_conf(const char *path, const struct lab_files *f, unsigned sip,
-    unsigned tls, unsigned tftp, unsigned vm_port)
+write_cm_conf(const char *path, const struct lab_files *f,
+    const struct lab_opts *o, unsigned sip, unsigned tls, unsigned tftp,
+    unsigned vm_port)
 {
 	char text[6000];
 
@@ -136,8 +138,11 @@ write_cm_conf(const char *path, const struct lab_files *f, unsigned sip,
 	    "host_name = " CM_HOST "\n"
 	    "listen_address = 127.0.0.1\n"
 	    "sip_port = %u\nsip_tls_port = %u\ntftp_https_port = %u\n"
-	    "tls_ciphers = All Ciphers RSA Preferred\n"
-	    "srtp_ciphers = All supported AES-256, AES-128 ciphers\n\n"
+	    "tls_ciphers = %s\n"
+	    "srtp_ciphers = %s\n"
+	    "control_socket = %s/cm.sock\n"
+	    "# libre-based phones (baresip) know MD5 only\n"
+	    "digest_algorithms = %s\n\n"
 	    "[certificates]\n"
 	    "callmanager = %s\ncallmanager_key = %s\n"
 	    "callmanager_ecdsa = %s\ncallmanager_ecdsa_key = %s\n"
@@ -176,14 +181,17 @@ write_cm_conf(const char *path, const struct lab_files *f, unsigned sip,
 	    "voice_mail_profile = VoiceMailProfile-8000\n"
 	    "forward_busy_to_voicemail = yes\n"
 	    "forward_no_answer_to_voicemail = yes\n",
-	    sip, tls, tftp, f->cm_rsa, f->cm_rsa_key, f->cm_ec, f->cm_ec_key,
-	    f->cm_trust, f->dir, f->dir, vm_port);
+	    sip, tls, tftp, tls_ciphers_label(o->tls),
+	    srtp_option_label(o->srtp), f->dir,
+	    o->keep ? "MD5" : "SHA-256, MD5", f->cm_rsa, f->cm_rsa_key,
+	    f->cm_ec, f->cm_ec_key, f->cm_trust, f->dir, f->dir, vm_port);
 	return write_file(path, text);
 }
 
 static int
-write_vm_conf(const char *path, const struct lab_files *f, unsigned vm_tls,
-    unsigned cm_tls, unsigned tftp, const char *prompts)
+write_vm_conf(const char *path, const struct lab_files *f,
+    const struct lab_opts *o, unsigned vm_tls, unsigned cm_tls, unsigned tftp,
+    const char *prompts)
 {
 	char text[4000];
 
@@ -194,11 +202,12 @@ write_vm_conf(const char *path, const struct lab_files *f, unsigned vm_tls,
 	    "host_name = " VM_HOST "\n"
 	    "listen_address = 127.0.0.1\n"
 	    "sip_tls_port = %u\nsip_port = %u\n"
-	    "tls_ciphers = All Ciphers RSA Preferred\n"
-	    "srtp_ciphers = All supported AES-256, AES-128 ciphers\n"
+	    "tls_ciphers = %s\n"
+	    "srtp_ciphers = %s\n"
 	    "https_ciphers = RSA Ciphers Only\n"
 	    "storage_path = %s/voicemail\n"
-	    "prompts_dir = %s\n\n"
+	    "prompts_dir = %s\n"
+	    "control_socket = %s/vm.sock\n\n"
 	    "# Self-signed path: nothing uploaded; the call manager's\n"
 	    "# certificates come from its ITL.\n"
 	    "[certificates]\n"
@@ -218,8 +227,9 @@ write_vm_conf(const char *path, const struct lab_files *f, unsigned vm_tls,
 	    "[mailbox \"1002\"]\n"
 	    "owner_name = Line 1002\n"
 	    "pin = " PIN "\n",
-	    vm_tls, free_port(), f->dir, prompts, f->vm_rsa, f->vm_rsa_key,
-	    f->vm_ec, f->vm_ec_key, cm_tls, tftp);
+	    vm_tls, free_port(), tls_ciphers_label(o->tls),
+	    srtp_option_label(o->srtp), f->dir, prompts, f->dir, f->vm_rsa,
+	    f->vm_rsa_key, f->vm_ec, f->vm_ec_key, cm_tls, tftp);
 	return write_file(path, text);
 }
 
@@ -268,8 +278,8 @@ heard(const char *rec, const char *clip, double *off)
 
 static int
 phone_up(struct lab_phone *p, struct event_base *base,
-    const struct lab_files *f, const char *line, const char *pw,
-    unsigned cm_tls, enum phone_incoming in)
+    const struct lab_files *f, const struct lab_opts *o, const char *line,
+    const char *pw, unsigned cm_tls, enum phone_incoming in)
 {
 	static char reg[64];
 	struct phone_ua_conf pc;
@@ -285,18 +295,63 @@ phone_up(struct lab_phone *p, struct event_base *base,
 	pc.key = f->phone_key;
 	pc.trust = f->vm_trust; /* holds CallManager and CallManager-ECDSA */
 	pc.tls_name = CM_HOST;
-	pc.tls_ciphers = TLS_CIPHERS_ALL_RSA;
+	pc.tls_ciphers = o->tls;
 	pc.secure_rtp = true;
-	pc.srtp_option = SRTP_OPT_ALL;
+	pc.srtp_option = o->srtp;
 	pc.incoming = in;
 	pc.local_ip = "127.0.0.1";
 	p->line = line;
 	return phone_ua_alloc(&p->ua, base, &pc, phone_h, p);
 }
 
+static void
+stop_cb(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	event_base_loopbreak(arg);
+}
+
+/* --keep: the system stays up; how to reach it. */
+static void
+keep_running(struct event_base *base, const struct lab_files *f,
+    unsigned cm_tls, unsigned vm_tls)
+{
+	struct event *sig = evsignal_new(base, SIGINT, stop_cb, base);
+	struct event *term = evsignal_new(base, SIGTERM, stop_cb, base);
+
+	printf(
+	    "\nlab: the system keeps running (Ctrl-C stops it)\n"
+	    "  call manager  TLS 127.0.0.1:%u (" CM_HOST "), lines 1001 "
+	    "(lab-secret-1001) and 1002 (lab-secret-1002)\n"
+	    "  voicemail     TLS 127.0.0.1:%u (" VM_HOST "), pilot 2000, "
+	    "mailbox 1002 (PIN " PIN ")\n"
+	    "  status        ngvoice status --config %s/cm.conf; ngvoice "
+	    "status --config %s/vm.conf\n"
+	    "  a phone       ngvoice phone --registrar 127.0.0.1:%u --user "
+	    "1001 --password lab-secret-1001 \\\n"
+	    "                  --cert %s --key %s --trust %s --tls-name " CM_HOST
+	    " --dial 2000 --record heard.wav --duration 10\n"
+	    "  baresip       accounts: <sip:1001@127.0.0.1:%u;transport=tls>"
+	    ";auth_pass=lab-secret-1001;mediaenc=srtp-mand;"
+	    "audio_codecs=pcmu\n"
+	    "                config: sip_certificate = a PEM of %s and %s "
+	    "(the lab offers MD5 digest for it)\n",
+	    cm_tls, vm_tls, f->dir, f->dir, cm_tls, f->phone, f->phone_key,
+	    f->vm_trust, cm_tls, f->phone, f->phone_key);
+	fflush(stdout);
+	if (sig && term && event_add(sig, NULL) == 0 &&
+	    event_add(term, NULL) == 0)
+		event_base_dispatch(base);
+	if (sig)
+		event_free(sig);
+	if (term)
+		event_free(term);
+}
+
 int
 lab_system(struct event_base *base, const struct lab_files *f,
-    const char *prompts, lab_step_fn *step, void *arg)
+    const struct lab_opts *o, const char *prompts, lab_step_fn *step, void *arg)
 {
 	struct lab_phone p1 = {0}, p2 = {0};
 	struct callmgr *cm = NULL;
@@ -313,8 +368,8 @@ lab_system(struct event_base *base, const struct lab_files *f,
 	snprintf(clip, sizeof(clip), "%s/ITLRecovery.key", f->dir);
 	if (pki_selfsigned(PKI_KEY_RSA2048, "ITLRecovery_" CM_HOST, NULL, 7300,
 	        path, clip) != 0 ||
-	    write_cm_conf(cmconf, f, sip, tls, tftp, vm_tls) != 0 ||
-	    write_vm_conf(vmconf, f, vm_tls, tls, tftp, prompts) != 0) {
+	    write_cm_conf(cmconf, f, o, sip, tls, tftp, vm_tls) != 0 ||
+	    write_vm_conf(vmconf, f, o, vm_tls, tls, tftp, prompts) != 0) {
 		step(arg, false, "write the configurations in %s", f->dir);
 		return 0;
 	}
@@ -373,9 +428,9 @@ lab_system(struct event_base *base, const struct lab_files *f,
 	ok &= full;
 
 	/* Two phones register over mutual TLS with digest. */
-	if (phone_up(&p1, base, f, "1001", "lab-secret-1001", tls,
+	if (phone_up(&p1, base, f, o, "1001", "lab-secret-1001", tls,
 	        PHONE_IN_BUSY) != 0 ||
-	    phone_up(&p2, base, f, "1002", "lab-secret-1002", tls,
+	    phone_up(&p2, base, f, o, "1002", "lab-secret-1002", tls,
 	        PHONE_IN_BUSY) != 0 ||
 	    phone_ua_register(p1.ua) != 0 || phone_ua_register(p2.ua) != 0) {
 		step(arg, false, "start phones 1001 and 1002");
@@ -404,9 +459,17 @@ lab_system(struct event_base *base, const struct lab_files *f,
 	phone_ua_report(p1.ua, &r1);
 	bool call = r1.call_status == 200 && r1.srtp &&
 	            strcmp(r1.security, "Encrypted") == 0;
+	/* The trunk leg: the call manager's connection to the voicemail. */
+	struct sip_conn *tc = sip_tp_conn(sip_stack_tp(cm->stack),
+	    SIP_PROTO_TLS, &cm->trunks[0].dests[0].addr);
+	SSL *tssl = tc ? sip_conn_ssl(tc) : NULL;
+	call = call && tssl;
 	step(arg, call,
-	    "1001 pressed Messages: %u, TLS %s %s, SRTP %s, security: %s",
+	    "1001 pressed Messages: %u, phone leg %s %s, trunk leg %s %s, "
+	    "SRTP %s, security: %s",
 	    r1.call_status, r1.tls_version, r1.tls_cipher,
+	    tssl ? SSL_get_version(tssl) : "none",
+	    tssl ? SSL_get_cipher_name(tssl) : "",
 	    r1.srtp ? srtp_suite_info(r1.suite)->name : "none",
 	    r1.security[0] ? r1.security : "none");
 	ok &= call;
@@ -481,6 +544,8 @@ lab_system(struct event_base *base, const struct lab_files *f,
 	phone_ua_report(p2.ua, &r2);
 	step(arg, r2.mwi == 0, "MWI off: phone 1002's lamp is off");
 	ok &= r2.mwi == 0;
+	if (o->keep)
+		keep_running(base, f, tls, vm_tls);
 out:
 	phone_ua_free(p1.ua);
 	phone_ua_free(p2.ua);
