@@ -7,3 +7,9 @@ foreach(opt all gcm gcm256)
 			${CMAKE_BINARY_DIR}/prompts ${opt})
 	set_tests_properties(interop_baresip_voicemail_${opt} PROPERTIES TIMEOUT 180)
 endforeach()
+
+# sipp straight at the voicemail server: re-INVITE, the port limit.
+add_test(NAME interop_sipp_voicemail
+	COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/interop/sipp_vm.sh
+		$<TARGET_FILE:ngvoice> ${CMAKE_BINARY_DIR}/prompts)
+set_tests_properties(interop_sipp_voicemail PROPERTIES TIMEOUT 120)

@@ -1026,7 +1026,7 @@ fail:
 static void
 got_ack(struct vm_call *c, const struct sip_msg *m)
 {
-	if (c->conv != CONV_ANSWERING)
+	if (c->conv != CONV_ANSWERING && c->offer == NULL)
 		return;
 	if (c->offer) {
 		struct sdp_session ans;
@@ -1052,7 +1052,81 @@ got_ack(struct vm_call *c, const struct sip_msg *m)
 		free(c->offer);
 		c->offer = NULL;
 	}
-	conv_start(c);
+	if (c->conv == CONV_ANSWERING)
+		conv_start(c);
+}
+
+/*
+ * A re-INVITE (RFC 3261 14.2): a new offer is answered with new keys of
+ * ours (RFC 4568 section 7.1.4: a new offer rekeys), the media follows the
+ * new address and codec; without SDP we offer, and the ACK answers.
+ */
+static void
+got_reinvite(struct vm_call *c, struct sip_strans *st, const struct sip_msg *m)
+{
+	struct sdp_policy pol;
+	struct sdp_local loc;
+	struct buf body;
+	char why[300], contact[300], host[64];
+	struct sa la;
+	int err = 0;
+
+	if (c->conv == CONV_ANSWERING || c->offer) {
+		/* Our 2xx is not acknowledged yet (RFC 3261 14.2). */
+		sip_strans_reply(st, 491, NULL, SLICE_NULL,
+		    SLICE_LIT("Retry-After: 1\r\n"), SLICE_NULL, SLICE_NULL);
+		return;
+	}
+	policy(c, &pol);
+	buf_init(&body);
+	if (m->body.n) {
+		struct sdp_session offer;
+		struct sdp_neg neg;
+		memset(&neg, 0, sizeof(neg));
+		if (sdp_parse(&offer, m->body.p, m->body.n, why, sizeof(why)) ||
+		    (err = sdp_answer(&neg, &offer, &pol, why, sizeof(why)))) {
+			sdp_neg_wipe(&neg);
+			log_info("call %u: re-INVITE refused: %s", c->id, why);
+			sip_strans_reply(st, 488, NULL, SLICE_NULL, SLICE_NULL,
+			    SLICE_NULL, SLICE_NULL);
+			buf_free(&body);
+			return;
+		}
+		sdp_local(c, &loc);
+		err = media_setup(c, &neg);
+		if (err == 0)
+			err = sdp_encode_answer(&body, &loc, &offer, &neg);
+		sdp_neg_wipe(&neg);
+	} else {
+		c->offer = calloc(1, sizeof(*c->offer));
+		sdp_local(c, &loc);
+		if (c->offer == NULL || sdp_offer_make(c->offer, &pol) != 0 ||
+		    sdp_encode_offer(&body, &loc, c->offer) != 0)
+			err = ENOMEM;
+	}
+	if (err != 0) {
+		sip_strans_reply(st, 500, "Cannot change the media", SLICE_NULL,
+		    SLICE_NULL, SLICE_NULL, SLICE_NULL);
+		buf_free(&body);
+		return;
+	}
+	sip_dialog_set_target(c->dlg, m);
+	vm_local_addr(
+	    c->vm, c->proto, sa_family(&c->peer), &la, host, sizeof(host));
+	snprintf(contact, sizeof(contact), "Contact: <sip:%s@%s%s%s:%u%s>\r\n",
+	    c->g->cfg->contact_line_name ? c->g->cfg->contact_line_name
+	                                 : "voicemail",
+	    sa_family(&la) == AF_INET6 ? "[" : "", host,
+	    sa_family(&la) == AF_INET6 ? "]" : "", sa_port(&la),
+	    c->proto == SIP_PROTO_TLS   ? ";transport=tls"
+	    : c->proto == SIP_PROTO_TCP ? ";transport=tcp"
+	                                : "");
+	log_info("call %u: re-INVITE: %s%s", c->id,
+	    m->body.n ? "new keys, SRTP " : "we offer",
+	    m->body.n && c->srtp ? srtp_suite_info(c->suite)->name : "");
+	sip_strans_reply(st, 200, NULL, SLICE_NULL, slice_cstr(contact),
+	    SLICE_LIT("application/sdp"), buf_slice(&body));
+	buf_free(&body);
 }
 
 /* SIP INFO with application/dtmf-relay (the trunk's out-of-band DTMF). */
@@ -1104,8 +1178,20 @@ vm_call_in_dialog(
 			got_info(c, m);
 			return true;
 		}
-		sip_strans_reply(st, 488, "Not acceptable here", SLICE_NULL,
-		    SLICE_NULL, SLICE_NULL, SLICE_NULL);
+		if (sip_method_eq(m->method, "INVITE")) {
+			got_reinvite(c, st, m);
+			return true;
+		}
+		if (sip_method_eq(m->method, "UPDATE") && m->body.n == 0) {
+			/* Session refresh (RFC 4028) without a new offer. */
+			sip_strans_reply(st, 200, NULL, SLICE_NULL, SLICE_NULL,
+			    SLICE_NULL, SLICE_NULL);
+			return true;
+		}
+		sip_strans_reply(st, 405, NULL, SLICE_NULL,
+		    SLICE_LIT("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, "
+		              "UPDATE\r\n"),
+		    SLICE_NULL, SLICE_NULL);
 		return true;
 	}
 	return false;
