@@ -42,6 +42,22 @@ struct cm_call {
 	bool forwarded;
 	struct event *noanswer;
 	char target[64];
+	struct cm_reinvite *reinv; /* a re-INVITE/UPDATE being relayed */
+};
+
+/*
+ * A target refresh (re-INVITE or UPDATE, RFC 3261 14, RFC 3311) relayed to
+ * the other leg: the originator's server transaction waits for its answer.
+ */
+struct cm_reinvite {
+	struct cm_call *c; /* NULL once the call is gone */
+	struct sip_strans *st;
+	struct sip_ctrans *ct;
+	bool from_a;
+	bool invite;
+	struct sip_dialog *other; /* borrowed from c */
+	struct sa dst;            /* the other leg's peer */
+	int orig_family;          /* the originator's address family */
 };
 
 static unsigned next_id = 1;
@@ -52,6 +68,14 @@ call_free(struct cm_call *c)
 	list_del(&c->le);
 	if (c->b_ct)
 		sip_ctrans_abandon(c->b_ct);
+	if (c->reinv) {
+		/* The call ends under a pending re-INVITE: answer it. */
+		sip_strans_reply(c->reinv->st, 487, NULL, SLICE_NULL,
+		    SLICE_NULL, SLICE_NULL, SLICE_NULL);
+		if (c->reinv->ct)
+			sip_ctrans_abandon(c->reinv->ct);
+		free(c->reinv);
+	}
 	if (c->noanswer)
 		event_free(c->noanswer);
 	sip_dialog_free(c->a_dlg);
@@ -318,9 +342,9 @@ route_line(struct cm_call *c, struct cm_line *l)
 	return 0;
 }
 
-static void send_in_dialog_body(struct callmgr *cm, struct sip_dialog *d,
-    const char *method, const struct sa *dst, struct slice ctype,
-    struct slice body, sip_resp_h *h, void *arg);
+static struct sip_ctrans *send_in_dialog_body(struct callmgr *cm,
+    struct sip_dialog *d, const char *method, const struct sa *dst,
+    struct slice ctype, struct slice body, sip_resp_h *h, void *arg);
 
 static void
 send_in_dialog(struct callmgr *cm, struct sip_dialog *d, const char *method,
@@ -329,13 +353,34 @@ send_in_dialog(struct callmgr *cm, struct sip_dialog *d, const char *method,
 	send_in_dialog_body(cm, d, method, dst, SLICE_NULL, SLICE_NULL, h, arg);
 }
 
+/* Our Contact toward a leg: "<sip:ADDR:PORT;transport=..>". */
 static void
+leg_contact(struct callmgr *cm, enum sip_proto proto, int family, char *out,
+    size_t outsz)
+{
+	char host[64];
+	struct sa la;
+
+	cm_local_addr(cm, proto, family, &la, host, sizeof(host));
+	snprintf(out, outsz, "<sip:%s%s%s:%u%s>", family == AF_INET6 ? "[" : "",
+	    host, family == AF_INET6 ? "]" : "", sa_port(&la),
+	    proto == SIP_PROTO_TCP   ? ";transport=tcp"
+	    : proto == SIP_PROTO_TLS ? ";transport=tls"
+	                             : "");
+}
+
+/*
+ * Sends an in-dialog request; returns its client transaction (NULL for ACK
+ * or on failure).
+ */
+static struct sip_ctrans *
 send_in_dialog_body(struct callmgr *cm, struct sip_dialog *d,
     const char *method, const struct sa *dst, struct slice ctype,
     struct slice body, sip_resp_h *h, void *arg)
 {
 	struct sip_req_spec sp;
-	char branch[32], via[64];
+	struct sip_ctrans *ct = NULL;
+	char branch[32], via[64], contact[200];
 	struct sa la;
 	struct buf b;
 
@@ -349,18 +394,65 @@ send_in_dialog_body(struct callmgr *cm, struct sip_dialog *d,
 	sp.branch = branch;
 	sp.ctype = ctype;
 	sp.body = body;
+	if (strcmp(method, "INVITE") == 0 || strcmp(method, "UPDATE") == 0) {
+		/* A target refresh carries our Contact (RFC 3261 12.2.1.1). */
+		leg_contact(
+		    cm, d->proto, sa_family(dst), contact, sizeof(contact));
+		sp.contact = slice_cstr(contact);
+	}
 	buf_init(&b);
 	if (sip_dialog_request(d, &b, &sp, NULL, NULL, 0) == 0) {
 		if (strcmp(method, "ACK") == 0) {
 			sip_tp_send(sip_stack_tp(cm->stack), d->proto, dst,
 			    d->conn, NULL, b.p, b.len, NULL);
-		} else {
-			struct sip_ctrans *ct;
-			sip_ctrans_request(&ct, cm->stack, d->proto, dst, NULL,
-			    d->conn, b.p, b.len, h, arg);
+		} else if (sip_ctrans_request(&ct, cm->stack, d->proto, dst,
+		               NULL, d->conn, b.p, b.len, h, arg) != 0) {
+			ct = NULL;
 		}
 	}
 	buf_free(&b);
+	return ct;
+}
+
+/* The answer to a relayed re-INVITE/UPDATE goes back to its originator. */
+static void
+reinv_resp_h(int err, const struct sip_msg *resp, void *arg)
+{
+	struct cm_reinvite *r = arg;
+	struct cm_call *c = r->c;
+	char extra[400], contact[200];
+
+	if (!err && resp->scode < 200)
+		return;
+	if (c == NULL) {
+		free(r);
+		return;
+	}
+	if (!err && resp->scode < 300) {
+		if (r->invite)
+			send_in_dialog(
+			    c->cm, r->other, "ACK", &r->dst, NULL, NULL);
+		/* Its 2xx retransmissions would call again: stop them. */
+		sip_ctrans_abandon(r->ct);
+		leg_contact(c->cm, r->from_a ? c->a_proto : c->b_proto,
+		    r->orig_family, contact, sizeof(contact));
+		snprintf(extra, sizeof(extra), "Contact: %s\r\n", contact);
+		sip_strans_reply(r->st, resp->scode, NULL, SLICE_NULL,
+		    slice_cstr(extra),
+		    resp->body.n ? SLICE_LIT("application/sdp") : SLICE_NULL,
+		    resp->body);
+		log_info("call %u: %s relayed, answered %u", c->id,
+		    r->invite ? "re-INVITE" : "UPDATE", resp->scode);
+	} else {
+		uint16_t code =
+		    err ? (err == ETIMEDOUT ? 408 : 503) : resp->scode;
+		sip_strans_reply(r->st, code, NULL, SLICE_NULL, SLICE_NULL,
+		    SLICE_NULL, SLICE_NULL);
+		log_info("call %u: %s relayed, refused %u", c->id,
+		    r->invite ? "re-INVITE" : "UPDATE", code);
+	}
+	c->reinv = NULL;
+	free(r);
 }
 
 static void
@@ -556,6 +648,52 @@ cm_call_in_dialog(
 				send_in_dialog_body(cm, other, "INFO", &dst,
 				    ct ? ct->val : SLICE_NULL, m->body,
 				    bye_done_h, NULL);
+			return true;
+		}
+		if ((sip_method_eq(m->method, "INVITE") ||
+		        sip_method_eq(m->method, "UPDATE")) &&
+		    c->state == CALL_UP) {
+			struct sip_dialog *self = from_a ? c->a_dlg : c->b_dlg;
+			if (c->reinv) {
+				/* One offer at a time (RFC 3261 14.1). */
+				sip_strans_reply(st, 491, NULL, SLICE_NULL,
+				    SLICE_LIT("Retry-After: 1\r\n"), SLICE_NULL,
+				    SLICE_NULL);
+				return true;
+			}
+			struct cm_reinvite *r = calloc(1, sizeof(*r));
+			if (r == NULL) {
+				sip_strans_reply(st, 500, NULL, SLICE_NULL,
+				    SLICE_NULL, SLICE_NULL, SLICE_NULL);
+				return true;
+			}
+			r->c = c;
+			r->st = st;
+			r->from_a = from_a;
+			r->invite = sip_method_eq(m->method, "INVITE");
+			r->orig_family = sa_family(&rx->peer);
+			r->other = from_a ? c->b_dlg : c->a_dlg;
+			if (from_a)
+				r->dst = c->b_dst;
+			else if (c->a_dlg->conn)
+				r->dst = *sip_conn_peer(c->a_dlg->conn);
+			else
+				r->dst = rx->peer;
+			if (sip_dialog_check_rseq(self, m) == 0)
+				sip_dialog_set_target(self, m);
+			c->reinv = r;
+			const struct sip_hdr *cth =
+			    sip_msg_hdr(m, SIP_HDR_CONTENT_TYPE);
+			r->ct = send_in_dialog_body(cm, r->other,
+			    r->invite ? "INVITE" : "UPDATE", &r->dst,
+			    cth ? cth->val : SLICE_NULL, m->body, reinv_resp_h,
+			    r);
+			if (r->ct == NULL) {
+				c->reinv = NULL;
+				free(r);
+				sip_strans_reply(st, 503, NULL, SLICE_NULL,
+				    SLICE_NULL, SLICE_NULL, SLICE_NULL);
+			}
 			return true;
 		}
 		if (!sip_method_eq(m->method, "BYE")) {

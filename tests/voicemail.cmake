@@ -13,3 +13,9 @@ add_test(NAME interop_sipp_voicemail
 	COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/interop/sipp_vm.sh
 		$<TARGET_FILE:ngvoice> ${CMAKE_BINARY_DIR}/prompts)
 set_tests_properties(interop_sipp_voicemail PROPERTIES TIMEOUT 120)
+
+# A re-INVITE through the call manager (B2BUA) to the voicemail server.
+add_test(NAME interop_sipp_callmanager_reinvite
+	COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/interop/sipp_cm_reinvite.sh
+		$<TARGET_FILE:ngvoice> ${CMAKE_BINARY_DIR}/prompts)
+set_tests_properties(interop_sipp_callmanager_reinvite PROPERTIES TIMEOUT 120)
