@@ -114,6 +114,10 @@ void cm_registrar_request(
     struct callmgr *cm, const struct sip_msg *m, const struct sip_rx *rx);
 void cm_registrar_sweep(struct callmgr *cm);
 struct cm_line *cm_line_find(struct callmgr *cm, const char *number);
+/* Digest on a trunk (its profile's Enable Digest Authentication): false
+ * when the request was answered (401/403). */
+bool cm_trunk_authorised(struct callmgr *cm, const struct sip_msg *m,
+    const struct sip_rx *rx, const char *trunk);
 
 /* call.c */
 void cm_calls_init(struct callmgr *cm);

@@ -352,6 +352,10 @@ static const struct conf_field vm_profile_fields[] = {
     {F(cm_vm_profile, make_this_the_default, CONF_BOOL), .def = "no"},
 };
 
+static const struct conf_field app_user_fields[] = {
+    {F(cm_app_user, digest_credentials, CONF_STR), .required = true},
+};
+
 static const struct conf_field dn_fields[] = {
     {F(cm_dn, display_name, CONF_STR)},
     {F(cm_dn, digest_user, CONF_STR)},
@@ -378,6 +382,7 @@ enum sec_kind {
 	SEC_PILOT,
 	SEC_VM_PROFILE,
 	SEC_DN,
+	SEC_APP_USER,
 	SEC__COUNT
 };
 
@@ -394,6 +399,7 @@ static const struct {
     [SEC_PILOT] = {"voicemail-pilot", true},
     [SEC_VM_PROFILE] = {"voicemail-profile", true},
     [SEC_DN] = {"directory-number", true},
+    [SEC_APP_USER] = {"application-user", true},
 };
 
 static int
@@ -585,10 +591,12 @@ wipe_conf_secrets(struct conf *c)
 {
 	for (size_t i = 0; c && i < c->nsecs; i++) {
 		struct conf_section *s = &c->secs[i];
-		if (strcmp(s->type, sec_types[SEC_DN].type) != 0)
+		if (strcmp(s->type, sec_types[SEC_DN].type) != 0 &&
+		    strcmp(s->type, sec_types[SEC_APP_USER].type) != 0)
 			continue;
 		for (size_t j = 0; j < s->nitems; j++) {
-			if (strcmp(s->items[j].key, "digest_password") == 0)
+			if (strcmp(s->items[j].key, "digest_password") == 0 ||
+			    strcmp(s->items[j].key, "digest_credentials") == 0)
 				secure_wipe(
 				    s->items[j].val, strlen(s->items[j].val));
 		}
@@ -611,7 +619,7 @@ check_sections(struct loader *ld, size_t count[SEC__COUNT])
 			    "enterprise, certificates, "
 			    "sip-trunk-security-profile, sip-profile, "
 			    "sip-trunk, route-pattern, voicemail-pilot, "
-			    "voicemail-profile, directory-number",
+			    "voicemail-profile, directory-number, application-user",
 			    s->type);
 		if (sec_types[k].named && s->name == NULL)
 			return conf_fail(ld->err, ld->c, s->line,
@@ -726,6 +734,14 @@ bind_one(struct loader *ld, const struct conf_section *s, int k)
 		    NFIELDS(vm_profile_fields), p, err);
 		break;
 	}
+	case SEC_APP_USER: {
+		struct cm_app_user *u = &cfg->app_users[cfg->napp_users++];
+		namep = &u->name;
+		linep = &u->line;
+		rc = conf_bind(
+		    c, s, app_user_fields, NFIELDS(app_user_fields), u, err);
+		break;
+	}
 	case SEC_DN: {
 		struct cm_dn *d = &cfg->dns[cfg->ndns++];
 		if (!all_digits(s->name, CM_NUMBER_MAX))
@@ -768,6 +784,7 @@ bind_all(struct loader *ld)
 	ALLOC(pilots, SEC_PILOT);
 	ALLOC(vm_profiles, SEC_VM_PROFILE);
 	ALLOC(dns, SEC_DN);
+	ALLOC(app_users, SEC_APP_USER);
 #undef ALLOC
 	/* In file order, so that the first error in the file is the one shown. */
 	for (size_t i = 0; i < ld->c->nsecs; i++) {
@@ -1681,7 +1698,17 @@ warn_risky(struct loader *ld)
 			    "voicemail server's MWI NOTIFYs would be refused",
 			    t->profile->name, t->name, p->number);
 	}
-	if (cfg->ndns && (ld->mode & 004))
+	for (size_t i = 0; i < cfg->nprofiles; i++) {
+		if (cfg->profiles[i].enable_digest_authentication &&
+		    cfg->napp_users == 0)
+			cfg_warn(ld, cfg->profiles[i].line,
+			    "security profile %s enables digest authentication "
+			    "but no [application-user] gives Digest "
+			    "Credentials: every request from its trunks is "
+			    "refused",
+			    cfg->profiles[i].name);
+	}
+	if ((cfg->ndns || cfg->napp_users) && (ld->mode & 004))
 		cfg_warn(ld, 0,
 		    "the file holds digest passwords and is readable by "
 		    "everyone (mode %03o): chmod o-r it",
@@ -1793,6 +1820,15 @@ cm_config_free(struct cm_config *cfg)
 	free(cfg->routes);
 	free(cfg->pilots);
 	free(cfg->vm_profiles);
+	for (size_t i = 0; i < cfg->napp_users; i++) {
+		struct cm_app_user *u = &cfg->app_users[i];
+		if (u->digest_credentials)
+			secure_wipe(u->digest_credentials,
+			    strlen(u->digest_credentials));
+		free(u->name);
+		conf_unbind(app_user_fields, NFIELDS(app_user_fields), u);
+	}
+	free(cfg->app_users);
 	free(cfg->dns);
 	free(cfg->file);
 	free(cfg);
@@ -1855,5 +1891,15 @@ cm_config_vm_pilot(const struct cm_config *c, const struct cm_dn *dn)
 		return p->pilot->number;
 	if ((pl = default_pilot(c)) != NULL)
 		return pl->number;
+	return NULL;
+}
+
+const struct cm_app_user *
+cm_config_app_user(const struct cm_config *c, struct slice name)
+{
+	for (size_t i = 0; c && i < c->napp_users; i++) {
+		if (slice_eq_cstr(name, c->app_users[i].name))
+			return &c->app_users[i];
+	}
 	return NULL;
 }

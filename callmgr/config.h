@@ -189,6 +189,17 @@ struct cm_dn {
 	const struct cm_vm_profile *vm_profile;
 };
 
+/*
+ * [application-user "NAME"]: the Application User whose Digest Credentials
+ * a trunk peer (the voicemail port group's "Authenticate with SIP Server")
+ * uses when its security profile enables digest authentication.
+ */
+struct cm_app_user {
+	char *name;               /* the digest user name */
+	char *digest_credentials; /* the password; wiped on free */
+	unsigned line;
+};
+
 struct cm_config {
 	char *file;
 	struct cm_enterprise enterprise;
@@ -207,6 +218,8 @@ struct cm_config {
 	size_t nvm_profiles;
 	struct cm_dn *dns;
 	size_t ndns;
+	struct cm_app_user *app_users;
+	size_t napp_users;
 	unsigned nwarnings; /* warnings logged while loading */
 };
 
@@ -241,5 +254,9 @@ const char *cm_security_mode_label(enum cm_security_mode m);
 const char *cm_transport_label(enum cm_transport t);
 const char *cm_srtp_ciphers_label(enum cm_srtp_ciphers s);
 const char *cm_traffic_secure_label(enum cm_traffic_secure t);
+
+/* The application user of a digest user name, NULL if none. */
+const struct cm_app_user *cm_config_app_user(
+    const struct cm_config *c, struct slice name);
 
 #endif

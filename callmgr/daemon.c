@@ -11,6 +11,7 @@
 #include "callmgr/cm.h"
 #include "callmgr/tftp.h"
 #include "core/log.h"
+#include "pki/show.h"
 #include "sip/enc.h"
 #include "tls/ctx.h"
 #include "tls/peer.h"
@@ -72,6 +73,36 @@ make_tls(struct callmgr *cm, SSL_CTX **sctx, SSL_CTX **cctx)
 		return err;
 	}
 	return 0;
+}
+
+/*
+ * Every identity in ctx is within its validity period. One that has expired
+ * (or is not yet valid) fails every new handshake, so a reload that brings
+ * one is refused and a start warns. why says which, and since when.
+ */
+static bool
+identity_current(SSL_CTX *ctx, char *why, size_t sz)
+{
+	char subj[256], when[64];
+	int r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST);
+
+	for (; r == 1; r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
+		X509 *x = SSL_CTX_get0_certificate(ctx);
+		bool old =
+		    x && X509_cmp_current_time(X509_get0_notAfter(x)) <= 0;
+		bool early =
+		    x && X509_cmp_current_time(X509_get0_notBefore(x)) >= 0;
+		if (!old && !early)
+			continue;
+		snprintf(why, sz, "%s %s %s",
+		    pki_subject_fmt(x, subj, sizeof(subj)),
+		    old ? "expired on" : "is not valid before",
+		    pki_time_fmt(
+		        old ? X509_get0_notAfter(x) : X509_get0_notBefore(x),
+		        when, sizeof(when)));
+		return false;
+	}
+	return true;
 }
 
 /*
@@ -193,6 +224,10 @@ req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
 		         sip_msg_hdr_byname(m, "Replaces") &&
 		         !p->accept_replaces_header)
 			refused = "Replaces not accepted on this trunk";
+		if (!refused && p->enable_digest_authentication &&
+		    !sip_method_eq(m->method, "CANCEL") &&
+		    !cm_trunk_authorised(cm, m, rx, from_trunk->cfg->name))
+			return;
 		if (refused) {
 			log_info("trunk %s: %.*s refused by security profile "
 			         "%s: %s",
@@ -268,6 +303,15 @@ reload(struct callmgr *cm)
 		cm_config_free(ncfg);
 		return;
 	}
+	if (s && !identity_current(s, msg, sizeof(msg))) {
+		log_err(
+		    "reload refused: %s; the running TLS identities stay", msg);
+		SSL_CTX_free(s);
+		SSL_CTX_free(c);
+		cm->cfg = old;
+		cm_config_free(ncfg);
+		return;
+	}
 	if (s && cm->tls_server) {
 		sip_tp_replace_tls(sip_stack_tp(cm->stack), cm->tls_server, s);
 		sip_tp_replace_tls(sip_stack_tp(cm->stack), cm->tls_client, c);
@@ -334,10 +378,14 @@ cm_start(struct callmgr *cm)
 	const struct cm_enterprise *e = &cm->cfg->enterprise;
 	struct sip_stack_conf sc;
 	struct sa a;
+	char why[400];
 	int err;
 
 	if ((err = make_tls(cm, &cm->tls_server, &cm->tls_client)) != 0)
 		return err;
+	if (cm->tls_server &&
+	    !identity_current(cm->tls_server, why, sizeof(why)))
+		log_warn("callmanager: %s: TLS peers will refuse it", why);
 	sip_stack_conf_default(&sc);
 	sc.user_agent = "ngvoice-callmanager";
 	if ((err = sip_stack_alloc(&cm->stack, cm->base, &sc, req_h, cm)) != 0)

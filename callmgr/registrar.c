@@ -151,6 +151,52 @@ authorised(struct callmgr *cm, const struct cm_dn *dn, const struct sip_msg *m,
 	return false;
 }
 
+/*
+ * A request from a trunk whose security profile enables digest
+ * authentication: its credentials must be an application user's Digest
+ * Credentials (the voicemail port group's "Authenticate with SIP Server").
+ * Replies (401 challenge, 403) and returns false when they do not pass.
+ */
+bool
+cm_trunk_authorised(struct callmgr *cm, const struct sip_msg *m,
+    const struct sip_rx *rx, const char *trunk)
+{
+	bool stale = false;
+	char a[SA_FMT_MAX];
+
+	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_AUTHORIZATION); h;
+	     h = sip_msg_hdr_next(m, h)) {
+		struct sip_auth_params cred;
+		const struct cm_app_user *u;
+		if (sip_auth_parse(&cred, h->val) != 0 || !cred.digest ||
+		    (u = cm_config_app_user(cm->cfg, cred.username)) == NULL)
+			continue;
+		int err = sip_auth_verify(
+		    cm->auth, &cred, m->method, u->digest_credentials, NULL);
+		if (err == 0)
+			return true;
+		if (err == ETIMEDOUT) {
+			stale = true;
+			continue;
+		}
+		log_warn("trunk %s: %.*s from %s: digest authentication of "
+		         "application user %s failed (%s)",
+		    trunk, (int)m->method.n, m->method.p,
+		    sa_fmt(&rx->peer, a, sizeof(a)), u->name,
+		    err == EACCES ? "wrong Digest Credentials or realm"
+		                  : "malformed credentials");
+		if (err == EACCES) {
+			reply(cm, m, rx, 403, "Authentication failed", NULL);
+			return false;
+		}
+	}
+	log_info("trunk %s: %.*s from %s challenged (digest authentication)",
+	    trunk, (int)m->method.n, m->method.p,
+	    sa_fmt(&rx->peer, a, sizeof(a)));
+	challenge(cm, m, rx, stale);
+	return false;
+}
+
 /* The transport a line's Device Security Mode asks for. */
 static bool
 transport_allowed(const struct cm_dn *dn, enum sip_proto p)

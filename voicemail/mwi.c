@@ -114,9 +114,9 @@ send_notify(struct mwi_tx *t, const struct sip_msg *challenge)
 			err = EPROTO;
 			goto out;
 		}
-		BUF_LIT(&extra, challenge->scode == 407
-		                    ? "Proxy-Authorization: "
-		                    : "Authorization: ");
+		buf_append_str(&extra, challenge->scode == 407
+		                           ? "Proxy-Authorization: "
+		                           : "Authorization: ");
 		if ((err = sip_auth_respond(&extra, &ap, SLICE_LIT("NOTIFY"),
 		         slice_cstr(ruri), g->cfg->authentication_user_name,
 		         g->cfg->authentication_password, 1, NULL)) != 0)
@@ -173,8 +173,12 @@ resp_h(int err, const struct sip_msg *resp, void *arg)
 	if (!err && (resp->scode == 401 || resp->scode == 407) && !t->authed &&
 	    t->g->cfg->authenticate_with_sip_server) {
 		t->authed = true;
-		if (send_notify(t, resp) == 0)
+		int aerr = send_notify(t, resp);
+		if (aerr == 0)
 			return;
+		log_warn("mwi: mailbox %s: cannot answer the digest challenge "
+		         "of %s: %s",
+		    t->mbx, t->g->servers[0].host, strerror(aerr));
 	}
 	snprintf(mbx, sizeof(mbx), "%s", t->mbx);
 	if (!err && resp->scode < 300) {

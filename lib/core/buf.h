@@ -38,6 +38,7 @@ buf_slice(const struct buf *b)
 	return slice_make(b->p, b->len);
 }
 
-#define BUF_LIT(b, s) buf_append((b), (s), sizeof(s) - 1)
+/* s must be a string literal ("" s refuses anything else). */
+#define BUF_LIT(b, s) buf_append((b), "" s, sizeof(s) - 1)
 
 #endif

@@ -56,6 +56,10 @@ x509_subject_name = cuc.ngvoice.localhost
 incoming_port = 5061
 accept_unsolicited_notification = yes
 accept_replaces_header = yes
+# SIP digest on the trunk: the voicemail server's MWI is challenged
+enable_digest_authentication = yes
+[application-user "CUCVM"]
+digest_credentials = vm-digest-secret
 [sip-profile "Standard SIP Profile For Cisco VVM"]
 enable_options_ping = yes
 options_ping_interval_out_of_service = 5
@@ -112,6 +116,9 @@ $TRUST
 contact_line_name = 2000
 ip_address_or_host_name = cucm.ngvoice.localhost
 port = $TLS
+authenticate_with_sip_server = yes
+authentication_user_name = CUCVM
+authentication_password = vm-digest-secret
 $ITL
 [ports "PhoneSystem-1"]
 number_of_ports = 2
@@ -255,6 +262,9 @@ awk -v p="$gc" 'BEGIN { exit !(p >= 0.8) }' || { echo "FAIL the stored message i
 ok "the stored message is what baresip said ($got)"
 wait_log vm.log "mwi: mailbox 1002 lamp on" 10 || { echo "FAIL no MWI" >&2; cat vm.log >&2; exit 1; }
 ok "$(grep -o 'mwi: mailbox 1002 lamp on.*' vm.log | head -1)"
+grep -q "trunk CUCv11: NOTIFY from 127.0.0.1:[0-9]* challenged (digest authentication)" cm.log || {
+	echo "FAIL the MWI NOTIFY was not challenged" >&2; cat cm.log >&2; exit 1; }
+ok "the MWI NOTIFY was challenged and answered with the port group's credentials (application user CUCVM)"
 
 "$NGV" status mailboxes --config vm.conf >st.txt
 grep -Eq "^1002 +Bob Example +1 +0  on" st.txt || { echo "FAIL status mailboxes" >&2; cat st.txt >&2; exit 1; }
