@@ -43,6 +43,7 @@ struct cm_call {
 	struct event *noanswer;
 	char target[64];
 	struct cm_reinvite *reinv; /* a re-INVITE/UPDATE being relayed */
+	unsigned redirects;        /* 3xx followed so far */
 };
 
 /*
@@ -505,6 +506,37 @@ b_resp_h(int err, const struct sip_msg *resp, void *arg)
 		    security(c, body));
 		free(body);
 		return;
+	}
+
+	/*
+	 * A redirection (RFC 3261 8.1.3.4): the first Contact's number is
+	 * routed like a dialled one, a few times at most.
+	 */
+	if (!err && resp->scode >= 300 && resp->scode < 400 &&
+	    c->redirects < 3) {
+		char to_num[64];
+		c->b_ct = NULL;
+		if (c->noanswer)
+			evtimer_del(c->noanswer);
+		const struct sip_hdr *ch = sip_msg_hdr(resp, SIP_HDR_CONTACT);
+		struct sip_addr ca;
+		if (ch && sip_addr_parse(&ca, ch->val) == 0 && ca.uri.user.n &&
+		    sip_unescape(ca.uri.user, to_num, sizeof(to_num), NULL) ==
+		        0) {
+			struct cm_line *rl = cm_line_find(cm, to_num);
+			uint16_t st;
+			c->redirects++;
+			log_info("call %u: %s redirected the call (%u) to %s",
+			    c->id, c->target, resp->scode, to_num);
+			st = rl ? route_line(c, rl)
+			        : route_trunk(c, to_num, NULL);
+			if (st == 0)
+				return;
+			a_reply(c, st, "Redirect target unreachable",
+			    SLICE_NULL, SLICE_NULL);
+			call_free(c);
+			return;
+		}
 	}
 
 	/* A failure: forward to voicemail if the line says so. */

@@ -3,6 +3,7 @@
 # TCP trunk "PSTN", calls the pilot 2000; the call manager carries it over
 # the TLS trunk CUCv11 to `ngvoice voicemail`; sipp's re-INVITE (new codec
 # and port) is relayed to the voicemail server and its answer relayed back.
+# Then a 302: sipp dials 3001 on a trunk whose far end redirects to 2000.
 # usage: sipp_cm_reinvite.sh NGVOICE PROMPTS_DIR
 NGV=$1
 PROMPTS=$2
@@ -16,6 +17,7 @@ SIP=$(free_port)
 TLS=$(free_port)
 VMTLS=$(free_port)
 SIPP=$(free_port)
+REDIR=$(free_port)
 cat >cm.conf <<CONF
 [enterprise]
 host_name = cucm.ngvoice.localhost
@@ -46,8 +48,13 @@ redirecting_diversion_header_delivery_outbound = yes
 [sip-trunk "PSTN"]
 destination = 127.0.0.1:$SIPP
 sip_trunk_security_profile = pstn-profile
+[sip-trunk "REDIR"]
+destination = 127.0.0.1:$REDIR
+sip_trunk_security_profile = pstn-profile
 [route-pattern "2000"]
 gateway_or_route_list = CUCv11
+[route-pattern "3XXX"]
+gateway_or_route_list = REDIR
 [voicemail-pilot "2000"]
 [voicemail-profile "VoiceMailProfile-8000"]
 voice_mail_pilot = 2000
@@ -81,7 +88,7 @@ for i in $(seq 1 100); do
 	sleep 0.1
 done
 grep -q "trunk CUCv11: Full Service" cm.log || { echo "FAIL trunk not in service" >&2; tail cm.log vm.log >&2; exit 1; }
-timeout 60 sipp -sf "$SCEN" "127.0.0.1:$SIP" -i 127.0.0.1 -p "$SIPP" -t t1 \
+timeout 60 sipp -sf "$SCEN" -s 2000 "127.0.0.1:$SIP" -i 127.0.0.1 -p "$SIPP" -t t1 \
 	-m 2 -l 1 -nostdin -timeout 40s -timeout_error >sipp.out 2>&1 || {
 	echo "FAIL sipp re-INVITE through the call manager" >&2
 	tail -30 sipp.out cm.log vm.log >&2
@@ -95,3 +102,34 @@ v=$(grep -c "re-INVITE: new keys" vm.log || true)
 	exit 1
 }
 ok "2 calls through the call manager: re-INVITE relayed to the voicemail server and its answer (PCMA) relayed back"
+
+# 302 Moved Temporarily from the far end of trunk REDIR: the call follows it.
+cat >redir.xml <<'XML'
+<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="redirect to the pilot">
+  <recv request="INVITE"/>
+  <send><![CDATA[
+      SIP/2.0 302 Moved Temporarily
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:2000@[local_ip]:[local_port];transport=tcp>
+      Content-Length: 0
+    ]]></send>
+  <recv request="ACK"/>
+</scenario>
+XML
+timeout 30 sipp -sf redir.xml -i 127.0.0.1 -p "$REDIR" -t t1 -m 1 -nostdin >redir.out 2>&1 &
+RPID=$!
+PIDS+=($RPID)
+sleep 0.5
+timeout 60 sipp -sf "$SCEN" -s 3001 "127.0.0.1:$SIP" -i 127.0.0.1 -p "$SIPP" -t t1 \
+	-m 1 -nostdin -timeout 40s -timeout_error >sipp2.out 2>&1 || {
+	echo "FAIL the redirected call" >&2
+	tail -30 sipp2.out redir.out cm.log >&2
+	exit 1
+}
+grep -q "3001 via trunk REDIR redirected the call (302) to 2000" cm.log || { echo "FAIL no redirect in the log" >&2; cat cm.log >&2; exit 1; }
+ok "a 302 from trunk REDIR was followed: 3001 -> 2000, answered by the voicemail server"

@@ -34,7 +34,7 @@ for i in $(seq 1 50); do
 done
 
 # 1. re-INVITE: 3 calls one after the other
-timeout 60 sipp -sf "$SCEN" "127.0.0.1:$VMSIP" -i 127.0.0.1 -p "$(free_port)" \
+timeout 60 sipp -sf "$SCEN" -s 2000 "127.0.0.1:$VMSIP" -i 127.0.0.1 -p "$(free_port)" \
 	-t t1 -m 3 -l 1 -nostdin -timeout 40s -timeout_error >sipp1.out 2>&1 || {
 	echo "FAIL sipp re-INVITE scenario" >&2
 	tail -30 sipp1.out vm.log >&2
