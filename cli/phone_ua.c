@@ -586,9 +586,10 @@ digit_schedule(struct phone_ua *ua)
 }
 
 /*
- * lib/media has no way to send RFC 4733 events yet, so digits go as SIP
- * INFO with application/dtmf-relay in the dialog, which the voicemail
- * server reads as well.
+ * Digits go as RFC 4733 telephone-events in the media (160 ms each); when
+ * the far end did not offer telephone-event, as SIP INFO with
+ * application/dtmf-relay in the dialog, which the voicemail server reads
+ * as well.
  */
 static void
 digit_cb(evutil_socket_t fd, short what, void *arg)
@@ -596,16 +597,24 @@ digit_cb(evutil_socket_t fd, short what, void *arg)
 	struct phone_ua *ua = arg;
 	struct phone_call *c = &ua->call;
 	char body[PHONE_DTMF_BODY_SZ];
+	char d;
 
 	(void)fd;
 	(void)what;
 	if (c->state != CALL_UP || c->next_digit >= c->opts.ndigits)
 		return;
-	snprintf(body, sizeof(body), "Signal=%c\r\nDuration=160\r\n",
-	    c->opts.digits[c->next_digit++].digit);
-	if (send_in_dialog(ua, "INFO", SLICE_LIT("application/dtmf-relay"),
-	        slice_cstr(body), info_resp_h) != 0)
-		ua->rep.digits_refused++;
+	d = c->opts.digits[c->next_digit++].digit;
+	if (c->ms && media_stream_send_dtmf(c->ms, d, 160) == 0) {
+		ua->rep.digits_sent++;
+		emit(ua, PHONE_EV_DIGIT_SENT);
+	} else {
+		snprintf(
+		    body, sizeof(body), "Signal=%c\r\nDuration=160\r\n", d);
+		if (send_in_dialog(ua, "INFO",
+		        SLICE_LIT("application/dtmf-relay"), slice_cstr(body),
+		        info_resp_h) != 0)
+			ua->rep.digits_refused++;
+	}
 	digit_schedule(ua);
 }
 

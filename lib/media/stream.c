@@ -104,6 +104,7 @@ struct media_loop {
 	struct list streams;   /* all streams */
 	struct list playing;   /* streams with a playback */
 	struct list recording; /* streams with a recording */
+	struct list dtmfing;   /* streams sending RFC 4733 events */
 	struct list pending;   /* streams with handler calls due */
 	/* Streams with a remote, keyed by (socket, peer address). */
 	struct media_stream **tab;
@@ -163,6 +164,19 @@ struct media_stream {
 	uint64_t max_samples; /* 0 = unlimited */
 	bool rec_sync;
 	uint32_t rec_next_ts, rec_ssrc;
+
+	/* RFC 4733 events we send: queued keys, the one being sent. */
+	struct list tle; /* in ml->dtmfing */
+	bool tev_listed, tev_active;
+	char tq[16];
+	unsigned ntq;
+	uint16_t tq_ms[16];
+	uint8_t tev_event;
+	uint32_t tev_ts; /* RTP timestamp of the event (its identity) */
+	uint64_t tev_start_us;
+	unsigned tev_n, tev_ends;
+	uint16_t tev_ms;
+	uint64_t tev_next_us; /* the next event may start then */
 
 	/* Handler calls due (made by dispatch()). */
 	struct list dle; /* in ml->pending */
@@ -511,9 +525,22 @@ sock_flush(struct media_sock *s)
 	s->ntx = 0;
 }
 
-/* Builds, protects and queues the packet due at due_us. */
+/* The RTP timestamp of a packet due at due_us: it follows real time across
+ * plays and events (RFC 3550 5.1). */
+static uint32_t
+tx_ts(struct media_stream *ms, uint64_t due_us)
+{
+	if (!ms->tx_started) {
+		ms->tx_started = true;
+		ms->ts_epoch_us = due_us;
+	}
+	return ms->ts_base + (uint32_t)((due_us - ms->ts_epoch_us) * 8 / 1000);
+}
+
+/* Builds, protects and queues one RTP packet. */
 static void
-send_packet(struct media_stream *ms, uint64_t due_us, const uint8_t *payload)
+send_rtp(struct media_stream *ms, uint8_t pt, uint32_t ts, bool marker,
+    const uint8_t *payload, size_t plen)
 {
 	struct media_sock *s = ms->sock;
 	struct rtp_hdr h;
@@ -521,25 +548,17 @@ send_packet(struct media_stream *ms, uint64_t due_us, const uint8_t *payload)
 	size_t len;
 	unsigned i;
 
-	if (!ms->have_remote)
-		return; /* time passes, nothing is sent */
-	if (!ms->tx_started) {
-		ms->tx_started = true;
-		ms->ts_epoch_us = due_us;
-	}
-	/* The timestamp follows real time across plays (RFC 3550 5.1). */
-	h.marker = ms->marker;
-	h.pt = (uint8_t)ms->codec;
+	h.marker = marker;
+	h.pt = pt;
 	h.seq = ms->seq++;
-	h.ts = ms->ts_base + (uint32_t)((due_us - ms->ts_epoch_us) * 8 / 1000);
+	h.ts = ts;
 	h.ssrc = ms->ssrc;
-	ms->marker = false;
 
 	i = s->ntx;
 	b = s->txb[i];
 	len = rtp_build(b, MEDIA_TX_MAX, &h);
-	memcpy(b + len, payload, MEDIA_SPP);
-	len += MEDIA_SPP;
+	memcpy(b + len, payload, plen);
+	len += plen;
 	if (ms->tx != NULL &&
 	    srtp_protect(ms->tx, b, &len, MEDIA_TX_MAX) != 0) {
 		ms->ml->st.tx_errors++;
@@ -558,6 +577,97 @@ send_packet(struct media_stream *ms, uint64_t due_us, const uint8_t *payload)
 	ms->st.tx_packets++;
 	if (++s->ntx == MEDIA_BATCH)
 		sock_flush(s);
+}
+
+/* The audio packet due at due_us. */
+static void
+send_packet(struct media_stream *ms, uint64_t due_us, const uint8_t *payload)
+{
+	if (!ms->have_remote)
+		return; /* time passes, nothing is sent */
+	if (ms->tev_active)
+		return; /* an event replaces the audio (RFC 4733 2.5.1.1) */
+	uint32_t ts = tx_ts(ms, due_us);
+	send_rtp(ms, (uint8_t)ms->codec, ts, ms->marker, payload, MEDIA_SPP);
+	ms->marker = false;
+}
+
+/*
+ * RFC 4733 2.5: one event is packets every 20 ms with the event's start
+ * timestamp and a growing duration, the last three with the end bit; the
+ * next key follows after a 40 ms gap.
+ */
+static void
+tev_due(struct media_stream *ms, uint64_t now, uint64_t horizon)
+{
+	uint8_t pl[RTP_TEV_SIZE];
+
+	for (;;) {
+		if (!ms->tev_active) {
+			if (ms->ntq == 0 ||
+			    now + MEDIA_PTIME_US / 2 < ms->tev_next_us) {
+				if (ms->ntq == 0 && ms->tev_listed) {
+					list_del(&ms->tle);
+					ms->tev_listed = false;
+				}
+				return;
+			}
+			rtp_tev_from_char(ms->tq[0], &ms->tev_event);
+			ms->tev_ms = ms->tq_ms[0];
+			memmove(ms->tq, ms->tq + 1, --ms->ntq);
+			memmove(ms->tq_ms, ms->tq_ms + 1,
+			    ms->ntq * sizeof(ms->tq_ms[0]));
+			ms->tev_active = true;
+			ms->tev_start_us = now;
+			ms->tev_ts = tx_ts(ms, now);
+			ms->tev_n = 0;
+			ms->tev_ends = 0;
+		}
+		uint64_t due = ms->tev_start_us + ms->tev_n * MEDIA_PTIME_US;
+		if (due > horizon)
+			return;
+		struct rtp_tev ev = {.event = ms->tev_event, .volume = 10};
+		unsigned span = (ms->tev_n + 1) * 20;
+		if (span >= ms->tev_ms)
+			span = ms->tev_ms;
+		ev.duration = (uint16_t)(span * 8);
+		ev.end = span >= ms->tev_ms;
+		rtp_tev_encode(pl, &ev);
+		if (ms->have_remote && ms->dtmf_pt)
+			send_rtp(ms, ms->dtmf_pt, ms->tev_ts, ms->tev_n == 0,
+			    pl, sizeof(pl));
+		ms->tev_n++;
+		if (ev.end && ++ms->tev_ends == 3) {
+			ms->tev_active = false;
+			ms->tev_next_us = due + 2 * MEDIA_PTIME_US;
+		}
+	}
+}
+
+int
+media_stream_send_dtmf(struct media_stream *ms, char digit, uint32_t dur_ms)
+{
+	uint8_t ev;
+
+	if (ms == NULL || rtp_tev_from_char(digit, &ev) != 0)
+		return EINVAL;
+	if (ms->dtmf_pt == 0)
+		return ENOTSUP;
+	if (ms->ntq == sizeof(ms->tq))
+		return ENOBUFS;
+	if (dur_ms < 40)
+		dur_ms = 40;
+	if (dur_ms > 5000)
+		dur_ms = 5000;
+	ms->tq[ms->ntq] = digit;
+	ms->tq_ms[ms->ntq] = (uint16_t)dur_ms;
+	ms->ntq++;
+	if (!ms->tev_listed) {
+		list_add_tail(&ms->ml->dtmfing, &ms->tle);
+		ms->tev_listed = true;
+	}
+	tick_update(ms->ml);
+	return 0;
 }
 
 /* Sends what is due for one stream; ends its playback when the list is
@@ -1061,6 +1171,11 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	list_for_each_safe(le, tmp, &ml->dtmfing)
+	{
+		tev_due(
+		    container_of(le, struct media_stream, tle), now, horizon);
+	}
 	list_for_each_safe(le, tmp, &ml->playing)
 	{
 		play_due(
@@ -1095,7 +1210,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 static void
 tick_update(struct media_loop *ml)
 {
-	bool want = !list_empty(&ml->playing) || !list_empty(&ml->recording);
+	bool want = !list_empty(&ml->playing) || !list_empty(&ml->recording) ||
+	            !list_empty(&ml->dtmfing);
 
 	if (want && !ml->tick_on) {
 		struct timeval tv = {0, (suseconds_t)ml->tick_us};
@@ -1175,6 +1291,7 @@ media_loop_alloc(struct media_loop **mlp, struct event_base *base,
 	list_init(&ml->streams);
 	list_init(&ml->playing);
 	list_init(&ml->recording);
+	list_init(&ml->dtmfing);
 	list_init(&ml->pending);
 	list_init(&ml->wr.todo);
 	list_init(&ml->wr.done);
@@ -1309,6 +1426,7 @@ media_stream_alloc(
 	list_init(&ms->ple);
 	list_init(&ms->rle);
 	list_init(&ms->dle);
+	list_init(&ms->tle);
 	list_add_tail(&ml->streams, &ms->le);
 	if (local != NULL)
 		*local = ms->sock->local;
@@ -1332,6 +1450,8 @@ media_stream_free(struct media_stream *ms)
 	}
 	list_del(&ms->dle);
 	list_del(&ms->le);
+	if (ms->tev_listed)
+		list_del(&ms->tle);
 	tab_del(ml, ms);
 	srtp_free(ms->tx);
 	srtp_free(ms->rx);

@@ -130,6 +130,16 @@ int media_stream_play(struct media_stream *ms,
 void media_stream_stop_play(struct media_stream *ms);
 bool media_stream_playing(const struct media_stream *ms);
 
+/*
+ * Sends a key press as RFC 4733 telephone-events on the negotiated
+ * payload type (packets every 20 ms for dur_ms, clamped to 40-5000, three
+ * end packets, 40 ms between keys); while an event is sent it replaces the
+ * audio. Keys queue up (16 at most). Errors: EINVAL (not a key),
+ * ENOTSUP (the peer did not offer telephone-event), ENOBUFS.
+ */
+int media_stream_send_dtmf(
+    struct media_stream *ms, char digit, uint32_t dur_ms);
+
 enum media_rec_format { MEDIA_REC_PCM16, MEDIA_REC_ULAW, MEDIA_REC_ALAW };
 
 struct media_rec_opts {

@@ -516,6 +516,43 @@ test_dtmf_once_per_press(void **state)
 	peer_close(&peer);
 }
 
+/* Keys sent with media_stream_send_dtmf() arrive once each at a peer
+ * stream, in order, with the event packets RFC 4733 asks for. */
+static void
+test_dtmf_send(void **state)
+{
+	struct pair p;
+	struct result dr = {0};
+	struct media_stream_stats sa_st, sb_st;
+	bool never = false;
+
+	(void)state;
+	pair_make(&p, MEDIA_PCMU);
+	media_stream_set_dtmf_h(p.b, dtmf_h, &dr);
+	assert_int_equal(media_stream_send_dtmf(p.a, 'x', 100), EINVAL);
+	for (const char *k = "24680#"; *k; k++)
+		assert_int_equal(media_stream_send_dtmf(p.a, *k, 100), 0);
+	run_until(&never, 1500);
+	assert_string_equal(dr.keys, "24680#");
+	assert_int_equal(dr.calls, 6);
+	media_stream_get_stats(p.a, &sa_st);
+	media_stream_get_stats(p.b, &sb_st);
+	/* 100 ms: 5 packets, the last repeated twice more: 7 per key. */
+	assert_int_equal(sa_st.tx_packets, 6 * 7);
+	assert_int_equal(sb_st.rx_dtmf, 6);
+	pair_free(&p);
+
+	/* No telephone-event negotiated: refused. */
+	struct media_stream *ms;
+	struct sa local, remote;
+	assert_int_equal(media_stream_alloc(&ms, ml, &local), 0);
+	remote = local;
+	assert_int_equal(
+	    media_stream_set_remote(ms, &remote, MEDIA_PCMU, 0), 0);
+	assert_int_equal(media_stream_send_dtmf(ms, '1', 100), ENOTSUP);
+	media_stream_free(ms);
+}
+
 static void
 test_dtmf_handler_frees_stream(void **state)
 {
@@ -1164,6 +1201,7 @@ main(void)
 	    cmocka_unit_test(test_clip_list_on_the_wire),
 	    cmocka_unit_test(test_dtmf_once_per_press),
 	    cmocka_unit_test(test_dtmf_handler_frees_stream),
+	    cmocka_unit_test(test_dtmf_send),
 	    cmocka_unit_test(test_record_max_length),
 	    cmocka_unit_test(test_record_silence),
 	    cmocka_unit_test(test_record_nothing_received),
