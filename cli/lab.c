@@ -13,6 +13,7 @@
 #include "cli/cli.h"
 #include "cli/lab.h"
 #include "core/log.h"
+#include "media/stream.h"
 #include "pki/cert.h"
 #include "sip/auth.h"
 #include "sip/dialog.h"
@@ -459,7 +460,7 @@ cli_lab(int argc, char **argv)
 	/* The steps speak for themselves; the log only for problems. */
 	log_set_level(debug ? LOG_DEBUG : LOG_WARN);
 	printf("ngvoice lab in %s\n", dir);
-	lab.base = event_base_new();
+	lab.base = media_event_base_new();
 	lab.cm.name = CM_NAME;
 	lab.cm.rsa_id = "CallManager";
 	lab.cm.ec_id = "CallManager-ECDSA";

@@ -3,7 +3,6 @@
 #include <event2/event.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/phone_ua.h"
 #include "core/log.h"
+#include "media/stream.h"
 #include "sdp/sdp.h"
 
 #define REGISTER_WAIT_MS 10000
@@ -161,13 +161,16 @@ json_str(const char *s)
 	putchar('"');
 }
 
-/* Text: "event: text". JSON: {"event":"name","k":"v",...} from pairs. */
+/*
+ * Text: "event: text". JSON: {"event":"name","k":"v",...} from pairs. The
+ * pairs come as a NULL-terminated array rather than C varargs, so each key
+ * and value is type-checked as a string and the terminator is a real null
+ * pointer; the say macro below builds the array.
+ */
 static void
-say(struct run *r, const char *event, const char *text, ...)
+say_pairs(
+    struct run *r, const char *event, const char *text, const char *const *kv)
 {
-	va_list ap;
-	const char *k;
-
 	if (!r->json) {
 		printf("%s: %s\n", event, text);
 		fflush(stdout);
@@ -175,11 +178,10 @@ say(struct run *r, const char *event, const char *text, ...)
 	}
 	printf("{\"event\":");
 	json_str(event);
-	va_start(ap, text);
-	while ((k = va_arg(ap, const char *)) != NULL) {
-		const char *v = va_arg(ap, const char *);
+	for (; kv[0] != NULL; kv += 2) {
+		const char *v = kv[1];
 		printf(",");
-		json_str(k);
+		json_str(kv[0]);
 		printf(":");
 		/* Values starting with '=' are JSON literals (numbers). */
 		if (v[0] == '=')
@@ -187,10 +189,14 @@ say(struct run *r, const char *event, const char *text, ...)
 		else
 			json_str(v);
 	}
-	va_end(ap);
 	printf("}\n");
 	fflush(stdout);
 }
+
+/* say(r, event, text, "key", value, ...): pairs only, no terminator. */
+#define say(r, event, text, ...)                                               \
+	say_pairs(                                                             \
+	    (r), (event), (text), (const char *const[]){__VA_ARGS__, NULL})
 
 static const char *
 suite_name(const struct phone_report *rep)
@@ -215,7 +221,7 @@ say_answered(struct run *r, const struct phone_report *rep)
 	    sip_proto_name(r->conf->proto), "tls_version", rep->tls_version,
 	    "tls_cipher", rep->tls_cipher, "srtp_suite",
 	    rep->srtp ? suite_name(rep) : "", "codec", rep->codec, "security",
-	    rep->security, NULL);
+	    rep->security);
 }
 
 static void
@@ -235,7 +241,7 @@ say_ended(struct run *r, const struct phone_report *rep)
 	    tx + 1, rx + 1, drop + 1);
 	say(r, "ended", text, "by", rep->ended_by_peer ? "peer" : "us",
 	    "heard_s", heard, "tx_packets", tx, "rx_packets", rx, "rx_dropped",
-	    drop, NULL);
+	    drop);
 }
 
 static void
@@ -258,7 +264,7 @@ event_h(enum phone_event ev, void *arg)
 		    rep.tls_cipher[0] ? " " : "", rep.tls_cipher);
 		say(r, "registered", text, "user", r->conf->user, "transport",
 		    sip_proto_name(r->conf->proto), "tls_version",
-		    rep.tls_version, "tls_cipher", rep.tls_cipher, NULL);
+		    rep.tls_version, "tls_cipher", rep.tls_cipher);
 		break;
 	case PHONE_EV_REG_FAILED:
 		r->reg_done = true;
@@ -267,14 +273,14 @@ event_h(enum phone_event ev, void *arg)
 		    rep.reg_status ? code + 1 : "", rep.reg_status ? " " : "",
 		    rep.reg_reason);
 		say(r, "registration-failed", text, "status", code, "reason",
-		    rep.reg_reason, NULL);
+		    rep.reg_reason);
 		break;
 	case PHONE_EV_UNREGISTERED:
 		r->unreg_done = true;
 		break;
 	case PHONE_EV_RINGING:
 		say(r, "ringing", r->dialled ? r->dialled : "", "number",
-		    r->dialled ? r->dialled : "", NULL);
+		    r->dialled ? r->dialled : "");
 		break;
 	case PHONE_EV_ANSWERED:
 		r->answered = r->settled = true;
@@ -289,14 +295,14 @@ event_h(enum phone_event ev, void *arg)
 		    rep.call_status ? code + 1 : "", rep.call_status ? " " : "",
 		    rep.call_reason);
 		say(r, "call-failed", text, "status", code, "reason",
-		    rep.call_reason, NULL);
+		    rep.call_reason);
 		break;
 	case PHONE_EV_DIGIT_SENT:
 		snprintf(code, sizeof(code), "=%u", rep.digit_status);
 		snprintf(text, sizeof(text),
 		    "INFO answered %u (%u accepted, %u refused)",
 		    rep.digit_status, rep.digits_sent, rep.digits_refused);
-		say(r, "digit", text, "status", code, NULL);
+		say(r, "digit", text, "status", code);
 		break;
 	case PHONE_EV_CALL_ENDED:
 		r->call_done = true;
@@ -308,14 +314,14 @@ event_h(enum phone_event ev, void *arg)
 		    rep.mwi == 1 ? "yes" : "no", rep.mwi_counts[0] ? ", " : "",
 		    rep.mwi_counts);
 		say(r, "mwi", text, "messages_waiting",
-		    rep.mwi == 1 ? "yes" : "no", "voice", rep.mwi_counts, NULL);
+		    rep.mwi == 1 ? "yes" : "no", "voice", rep.mwi_counts);
 		break;
 	case PHONE_EV_INCOMING:
 		snprintf(text, sizeof(text), "from %s: %s", rep.incoming_from,
 		    r->conf->incoming == PHONE_IN_ANSWER ? "answering"
 		    : r->conf->incoming == PHONE_IN_RING ? "ringing"
 		                                         : "busy");
-		say(r, "incoming", text, "from", rep.incoming_from, NULL);
+		say(r, "incoming", text, "from", rep.incoming_from);
 		break;
 	}
 }
@@ -561,7 +567,7 @@ cli_phone(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	r.conf = &conf;
 	r.dialled = dial;
-	r.base = event_base_new();
+	r.base = media_event_base_new();
 	if (r.base == NULL)
 		return cli_failf("cannot make an event loop");
 	tick = event_new(r.base, -1, EV_PERSIST, tick_cb, NULL);
@@ -703,8 +709,7 @@ out:
 		    "security", rep.security, "mwi",
 		    rep.mwi < 0 ? ""
 		    : rep.mwi   ? "yes"
-		                : "no",
-		    NULL);
+		                : "no");
 	}
 	if (rc != 0 && why[0])
 		cli_failf("%s", why);

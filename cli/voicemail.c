@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "core/log.h"
+#include "media/stream.h"
 #include "voicemail/vm.h"
 
 static void
@@ -92,7 +93,7 @@ cli_voicemail(int argc, char **argv)
 	}
 
 	signal(SIGPIPE, SIG_IGN);
-	struct event_base *base = event_base_new();
+	struct event_base *base = media_event_base_new();
 	if (base == NULL)
 		return 1;
 	if ((rc = vm_alloc(&vm, base, config, &err)) != 0) {

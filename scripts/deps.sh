@@ -8,7 +8,7 @@ pkgs=(
 	libssl-dev libevent-dev libsqlite3-dev libcmocka-dev
 	clang libclang-rt-14-dev clang-format
 	sip-tester openssl baresip-core
-	libsrtp2-dev espeak-ng sox
+	libsrtp2-dev espeak-ng sox linphone-cli stunnel4
 )
 
 missing=()

@@ -1266,6 +1266,20 @@ sock_open(struct media_loop *ml, struct media_sock *s, const struct sa *local,
 	return 0;
 }
 
+struct event_base *
+media_event_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base = NULL;
+
+	if (cfg == NULL)
+		return NULL;
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
+}
+
 int
 media_loop_alloc(struct media_loop **mlp, struct event_base *base,
     const struct media_loop_opts *o)

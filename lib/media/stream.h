@@ -50,6 +50,14 @@ media_clip_ms(const struct media_clip *c)
 
 /* ---- the loop ---- */
 
+/*
+ * An event base for a process that paces media: its timers use the precise
+ * monotonic clock (EVENT_BASE_FLAG_PRECISE_TIMER). libevent's default
+ * coarse clock advances every few milliseconds, which alone would make
+ * packets several milliseconds late. NULL on ENOMEM.
+ */
+struct event_base *media_event_base_new(void);
+
 struct media_loop_opts {
 	struct sa local;   /* address to bind; port 0 = any */
 	unsigned nsockets; /* shared sockets (ports) to open, default 4 */

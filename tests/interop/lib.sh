@@ -3,11 +3,32 @@ set -euo pipefail
 
 TMP=$(mktemp -d /tmp/ngv-interop-XXXXXX)
 PIDS=()
+
+# On failure the test's logs (TMP's *.log, *.out and *.err) are kept in
+# ${NGV_TEST_LOGS:-/tmp/ngv-test-logs}/SCRIPT-PID/ for CI to show, and their
+# tails go to stderr. A test that passes says nothing more.
+save_logs() {
+	local dir f
+	dir=${NGV_TEST_LOGS:-/tmp/ngv-test-logs}/$(basename "$0" .sh)-$$
+	mkdir -p "$dir" || return 0
+	for f in "$TMP"/*.log "$TMP"/*.out "$TMP"/*.err; do
+		[ -f "$f" ] && cp "$f" "$dir"/
+	done
+	echo "---- $(basename "$0") failed (exit $1); logs kept in $dir" >&2
+	for f in "$dir"/*; do
+		[ -s "$f" ] || continue
+		echo "---- tail of $(basename "$f"):" >&2
+		tail -n 40 "$f" >&2
+	done
+}
+
 cleanup() {
+	local rc=$?
 	for p in "${PIDS[@]:-}"; do
 		[ -n "$p" ] && kill "$p" 2>/dev/null || true
 	done
 	wait 2>/dev/null || true
+	[ "$rc" = 0 ] || save_logs "$rc"
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
