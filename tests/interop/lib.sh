@@ -29,23 +29,52 @@ cleanup() {
 	done
 	wait 2>/dev/null || true
 	[ "$rc" = 0 ] || save_logs "$rc"
+	release_ports
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 
 # A port on 127.0.0.1 that nothing listens on (TCP and UDP), from a range
-# away from the ephemeral one.
+# away from the ephemeral one. It is also reserved (a directory under
+# /tmp/ngv-ports holding our PID) until this script ends, so that tests
+# running side by side never pick the same one.
+PORTS_DIR=/tmp/ngv-ports
+reserve_port() {
+	local d=$PORTS_DIR/$1 owner
+	if mkdir "$d" 2>/dev/null; then
+		echo $$ >"$d/pid"
+		return 0
+	fi
+	owner=$(cat "$d/pid" 2>/dev/null || true)
+	if [ -n "$owner" ] && ! kill -0 "$owner" 2>/dev/null; then
+		rm -rf "$d"
+		if mkdir "$d" 2>/dev/null; then
+			echo $$ >"$d/pid"
+			return 0
+		fi
+	fi
+	return 1
+}
 free_port() {
 	local p i
-	for i in $(seq 1 50); do
+	mkdir -p "$PORTS_DIR" 2>/dev/null || true
+	for i in $(seq 1 100); do
 		p=$((20000 + RANDOM % 10000))
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null &&
-			! grep -qi ":$(printf '%04X' $p) " /proc/net/udp /proc/net/tcp; then
+			! grep -qi ":$(printf '%04X' $p) " /proc/net/udp /proc/net/tcp &&
+			reserve_port "$p"; then
 			echo "$p"
 			return 0
 		fi
 	done
 	return 1
+}
+release_ports() {
+	local d
+	for d in "$PORTS_DIR"/*; do
+		[ -f "$d/pid" ] && [ "$(cat "$d/pid" 2>/dev/null)" = "$$" ] && rm -rf "$d"
+	done
+	return 0
 }
 
 # Starts ngv-testua with the given arguments; sets UA_UDP, UA_TCP, UA_TLS, and
