@@ -28,7 +28,7 @@ struct cm_tftp {
 	struct evhttp *http;
 	SSL_CTX *ctx;    /* new connections take a reference (SSL_new) */
 	struct buf itl;  /* the file served; len 0: none */
-	char what[320];  /* "ITLFile.tlv (3 records, signed by ...)" */
+	char what[800];  /* "ITLFile.tlv (3 records, signed by ...)" */
 	struct sa laddr; /* bound */
 };
 

@@ -289,7 +289,8 @@ reg_failed(struct phone_ua *ua, uint16_t code, const char *why)
 {
 	ua->rep.registered = false;
 	ua->rep.reg_status = code;
-	snprintf(ua->rep.reg_reason, sizeof(ua->rep.reg_reason), "%s", why);
+	snprintf(ua->rep.reg_reason, sizeof(ua->rep.reg_reason), "%.*s",
+	    (int)sizeof(ua->rep.reg_reason) - 1, why);
 	emit(ua, ua->reg_expires ? PHONE_EV_REG_FAILED : PHONE_EV_UNREGISTERED);
 }
 

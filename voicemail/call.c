@@ -400,7 +400,7 @@ static void
 start_summary(struct vm_call *c)
 {
 	unsigned nnew = 0, nold = 0;
-	char n[16];
+	char n[24];
 
 	free(c->msgs);
 	c->msgs = NULL;
