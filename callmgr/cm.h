@@ -73,6 +73,8 @@ struct cm_trunk_rt {
 	time_t status_since; /* wall clock */
 };
 
+struct authfail;
+
 struct callmgr {
 	struct event_base *base;
 	struct cm_config *cfg;
@@ -89,7 +91,9 @@ struct callmgr {
 	struct event *sig_hup, *sig_term, *sig_int;
 	struct sa sip_addr, tls_addr; /* bound listeners */
 	struct list calls;            /* struct cm_call */
-	struct ctl *control;          /* unix socket for `ngvoice status` */
+	struct ctl *control;
+	struct authfail *authfail;
+	    /* failures per source (authfail.c) */ /* unix socket for `ngvoice status` */
 	struct cm_tftp *tftp; /* HTTPS :6972 (tftp.c), NULL: not serving */
 };
 
@@ -131,6 +135,14 @@ bool cm_call_in_dialog(
 
 /* Appends the calls as a JSON array. */
 void cm_calls_json(struct callmgr *cm, struct buf *b);
+
+/* authfail.c */
+/* A failed authentication from peer: counted; logged once per interval. */
+void cm_authfail_note(struct callmgr *cm, const struct sa *peer,
+    const char *what, const char *user);
+/* True when peer failed too often lately: refuse without checking. */
+bool cm_authfail_blocked(struct callmgr *cm, const struct sa *peer);
+void cm_authfail_free(struct callmgr *cm);
 
 /* control.c */
 int cm_control_start(struct callmgr *cm);

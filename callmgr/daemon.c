@@ -484,6 +484,7 @@ cm_free(struct callmgr *cm)
 	cm_calls_free(cm);
 	cm_trunks_free(cm);
 	cm_registrar_free(cm);
+	cm_authfail_free(cm);
 	sip_stack_free(cm->stack);
 	sip_auth_server_free(cm->auth);
 	SSL_CTX_free(cm->tls_server);

@@ -122,6 +122,13 @@ authorised(struct callmgr *cm, const struct cm_dn *dn, const struct sip_msg *m,
 	const char *user = dn->digest_user ? dn->digest_user : dn->number;
 	bool stale = false;
 
+	if (cm_authfail_blocked(cm, &rx->peer)) {
+		cm_authfail_note(
+		    cm, &rx->peer, "blocked REGISTER for line", dn->number);
+		reply(cm, m, rx, 403, "Too many authentication failures", NULL);
+		return false;
+	}
+
 	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_AUTHORIZATION); h;
 	     h = sip_msg_hdr_next(m, h)) {
 		struct sip_auth_params cred;
@@ -136,12 +143,10 @@ authorised(struct callmgr *cm, const struct cm_dn *dn, const struct sip_msg *m,
 			stale = true;
 			continue;
 		}
-		char a[SA_FMT_MAX];
-		log_warn("registrar: line %s from %s: digest authentication "
-		         "failed (%s)",
-		    dn->number, sa_fmt(&rx->peer, a, sizeof(a)),
-		    err == EACCES ? "wrong password or realm"
-		                  : "malformed or foreign credentials");
+		cm_authfail_note(cm, &rx->peer,
+		    err == EACCES ? "wrong digest password for line"
+		                  : "malformed credentials for line",
+		    dn->number);
 		if (err == EACCES) {
 			reply(cm, m, rx, 403, "Authentication failed", NULL);
 			return false;
@@ -164,6 +169,13 @@ cm_trunk_authorised(struct callmgr *cm, const struct sip_msg *m,
 	bool stale = false;
 	char a[SA_FMT_MAX];
 
+	if (cm_authfail_blocked(cm, &rx->peer)) {
+		cm_authfail_note(
+		    cm, &rx->peer, "blocked request on trunk", trunk);
+		reply(cm, m, rx, 403, "Too many authentication failures", NULL);
+		return false;
+	}
+
 	for (const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_AUTHORIZATION); h;
 	     h = sip_msg_hdr_next(m, h)) {
 		struct sip_auth_params cred;
@@ -179,12 +191,10 @@ cm_trunk_authorised(struct callmgr *cm, const struct sip_msg *m,
 			stale = true;
 			continue;
 		}
-		log_warn("trunk %s: %.*s from %s: digest authentication of "
-		         "application user %s failed (%s)",
-		    trunk, (int)m->method.n, m->method.p,
-		    sa_fmt(&rx->peer, a, sizeof(a)), u->name,
-		    err == EACCES ? "wrong Digest Credentials or realm"
-		                  : "malformed credentials");
+		cm_authfail_note(cm, &rx->peer,
+		    err == EACCES ? "wrong Digest Credentials for application"
+		                  : "malformed credentials for application",
+		    u->name);
 		if (err == EACCES) {
 			reply(cm, m, rx, 403, "Authentication failed", NULL);
 			return false;
@@ -260,8 +270,10 @@ cm_registrar_request(
 	}
 	if (sip_unescape(m->to.uri.user, number, sizeof(number), NULL) != 0 ||
 	    (l = cm_line_find(cm, number)) == NULL) {
-		log_info("registrar: REGISTER from %s for unknown line '%.*s'",
-		    a, (int)m->to.uri.user.n, m->to.uri.user.p);
+		char who[64];
+		slice_strlcpy(who, sizeof(who), m->to.uri.user);
+		cm_authfail_note(
+		    cm, &rx->peer, "REGISTER for unknown line", who);
 		reply(cm, m, rx, 404, "No such directory number", NULL);
 		return;
 	}
