@@ -165,6 +165,16 @@ sip_enc_reply(struct buf *b, const struct sip_msg *req, uint16_t code,
 	}
 	copy_hdrs(b, req, SIP_HDR_CALL_ID);
 	copy_hdrs(b, req, SIP_HDR_CSEQ);
+	/*
+	 * RFC 3261 12.1.1: a response that can create a dialog carries the
+	 * request's Record-Route, so the caller's route set includes the
+	 * proxies that asked to stay on the path.
+	 */
+	if (code > 100 && code < 300 && !slice_isset(req->to.tag) &&
+	    (sip_method_eq(req->method, "INVITE") ||
+	        sip_method_eq(req->method, "SUBSCRIBE") ||
+	        sip_method_eq(req->method, "REFER")))
+		copy_hdrs(b, req, SIP_HDR_RECORD_ROUTE);
 	buf_append_slice(b, extra);
 	sip_enc_body(b, ctype, body);
 	return b->err;

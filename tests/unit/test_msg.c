@@ -332,6 +332,36 @@ test_reply(void **state)
 	assert_int_equal(r.clen, 0);
 	buf_free(&b);
 
+	/* RFC 3261 12.1.1: Record-Route comes back in a dialog-creating
+	 * answer (not in 100 or a failure). */
+	const char *rr = "INVITE sip:2000@cm SIP/2.0\r\n"
+	                 "Via: SIP/2.0/TLS p1;branch=z9hG4bKa\r\n"
+	                 "Record-Route: <sip:p2;lr>, <sip:p3;lr>\r\n"
+	                 "Record-Route: <sip:p1;lr>\r\n"
+	                 "From: <sip:1001@cm>;tag=f\r\nTo: <sip:2000@cm>\r\n"
+	                 "Call-ID: rr\r\nCSeq: 1 INVITE\r\n"
+	                 "Contact: <sip:1001@p0>\r\nMax-Forwards: 70\r\n"
+	                 "Content-Length: 0\r\n\r\n";
+	assert_int_equal(
+	    sip_msg_parse(&m, rr, strlen(rr), true, &lim_default, &err), 0);
+	static const uint16_t codes[] = {100, 180, 200, 486};
+	for (size_t i = 0; i < 4; i++) {
+		buf_init(&b);
+		assert_int_equal(
+		    sip_enc_reply(&b, &m, codes[i], NULL, SLICE_LIT("t"),
+		        SLICE_NULL, SLICE_NULL, SLICE_NULL),
+		    0);
+		assert_int_equal(
+		    sip_msg_parse(&r, b.p, b.len, true, &lim_default, &err), 0);
+		bool want = codes[i] == 180 || codes[i] == 200;
+		assert_int_equal(r.count[SIP_HDR_RECORD_ROUTE], want ? 2 : 0);
+		if (want)
+			assert_non_null(strstr(b.p,
+			    "Record-Route: <sip:p2;lr>, <sip:p3;lr>\r\n"
+			    "Record-Route: <sip:p1;lr>\r\n"));
+		buf_free(&b);
+	}
+
 	/* a request with a bad CSeq still gets a 400 naming the problem */
 	const char *bad = "OPTIONS sip:a@b SIP/2.0\r\n"
 	                  "Via: SIP/2.0/UDP h;branch=z9hG4bK1\r\n"
