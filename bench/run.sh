@@ -15,7 +15,7 @@ fi
 build=$1
 mode=$2
 here=$(cd "$(dirname "$0")" && pwd)
-benches=(bench_parse bench_tls bench_calls bench_srtp)
+benches=(bench_parse bench_tls bench_calls bench_cm_mem bench_srtp bench_vm)
 
 if [ "$mode" = full ]; then
 	outdir="$here/results"
