@@ -14,7 +14,9 @@
 #include "cli/lab.h"
 #include "core/log.h"
 #include "media/stream.h"
+#include "pki/ca.h"
 #include "pki/cert.h"
+#include "pki/csr.h"
 #include "sip/auth.h"
 #include "sip/dialog.h"
 #include "sip/enc.h"
@@ -209,16 +211,37 @@ probe(
 	return lab->pending ? ETIMEDOUT : 0;
 }
 
+/* With --ca: the lab CA's directory (root + intermediate), else NULL. */
+static const char *lab_cadir;
+
+/*
+ * An identity: self-signed, or with --ca the guide's third-party path: a
+ * key and a CSR, signed by the lab CA's intermediate.
+ */
 static int
 ident(const char *dir, const char *id, enum pki_keytype kt, const char *cn,
     const char *fqdn, char *cert, char *key)
 {
-	char san[256];
+	char san[256], csr[600];
+	struct pki_err e;
 
 	snprintf(cert, 512, "%s/%s.pem", dir, id);
 	snprintf(key, 512, "%s/%s.key", dir, id);
 	snprintf(san, sizeof(san), "DNS:%s", fqdn);
-	return pki_selfsigned(kt, cn, san, 365, cert, key);
+	if (lab_cadir == NULL)
+		return pki_selfsigned(kt, cn, san, 365, cert, key);
+	struct pki_ident_spec spec = {.key = kt,
+	    .profile = PKI_PROFILE_TLS,
+	    .cn = cn,
+	    .san = san,
+	    .days = 365};
+	snprintf(csr, sizeof(csr), "%s/%s.csr", dir, id);
+	if (pki_csr_generate(&spec, csr, key, &e) != 0 ||
+	    pki_ca_sign(lab_cadir, csr, cert, 365, NULL, &e) != 0) {
+		fprintf(stderr, "ngvoice lab: %s: %s\n", id, e.msg);
+		return EPROTO;
+	}
+	return 0;
 }
 
 static int
@@ -254,9 +277,20 @@ static int
 trust_bundle(struct side *sd, const struct side *peer, const char *dir)
 {
 	const char *files[2] = {peer->rsa_cert, peer->ec_cert};
+	char root[600], inter[600];
 	FILE *out;
 	char buf[4096];
 	size_t n;
+
+	if (lab_cadir) {
+		/* The guide's third-party case: the CA root and intermediate
+		 * are what each side uploads to its trust store. */
+		snprintf(root, sizeof(root), "%s/" PKI_CA_ROOT_CERT, lab_cadir);
+		snprintf(
+		    inter, sizeof(inter), "%s/" PKI_CA_INT_CERT, lab_cadir);
+		files[0] = root;
+		files[1] = inter;
+	}
 
 	snprintf(
 	    sd->trust, sizeof(sd->trust), "%s/%s-trust.pem", dir, sd->rsa_id);
@@ -360,7 +394,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: ngvoice lab [--dir DIR] [--tls-ciphers OPTION] "
-	    "[--srtp-ciphers OPTION]\n                  [--keep] [--debug]\n\n"
+	    "[--srtp-ciphers OPTION]\n                  [--ca] [--keep] [--debug]\n\n"
 	    "Sets up, on 127.0.0.1, the system of the configuration guide and "
 	    "verifies it\nstep by step, printing each result. Certificates and "
 	    "files go to DIR (default:\na new directory under /tmp). Exit "
@@ -382,6 +416,10 @@ usage(FILE *f)
 	    "default All Ciphers RSA Preferred)\n"
 	    "  --srtp-ciphers OPTION  SRTP Ciphers: all (default), gcm, "
 	    "gcm256, or the label\n"
+	    "  --ca                   the guide's third-party CA path: a lab "
+	    "CA (root and\n                         intermediate) signs "
+	    "every identity from a CSR,\n                         its "
+	    "certificates are the trust stores' content\n"
 	    "  --keep                 leave the system running afterwards and "
 	    "print how to\n                         point baresip or ngvoice "
 	    "phone at it (Ctrl-C stops)\n"
@@ -402,6 +440,7 @@ cli_lab(int argc, char **argv)
 	    {"tls-ciphers", required_argument, NULL, 't'},
 	    {"srtp-ciphers", required_argument, NULL, 's'},
 	    {"keep", no_argument, NULL, 'k'},
+	    {"ca", no_argument, NULL, 'c'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -437,6 +476,9 @@ cli_lab(int argc, char **argv)
 		case 'k':
 			lo.keep = true;
 			break;
+		case 'c':
+			lo.ca = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -460,6 +502,25 @@ cli_lab(int argc, char **argv)
 	/* The steps speak for themselves; the log only for problems. */
 	log_set_level(debug ? LOG_DEBUG : LOG_WARN);
 	printf("ngvoice lab in %s\n", dir);
+	static char cadir[400];
+	if (lo.ca) {
+		/* The guide's "Optional: third-party CA signing". */
+		struct pki_ca_spec cs = {.cn = "ngvoice lab root CA",
+		    .key = PKI_KEY_EC_P384,
+		    .intermediate = true,
+		    .force = true};
+		struct pki_err e;
+		snprintf(cadir, sizeof(cadir), "%s/ca", dir);
+		if (pki_ca_init(cadir, &cs, &e) != 0) {
+			step(&lab, false, "lab CA in %s: %s", cadir, e.msg);
+			return 1;
+		}
+		lab_cadir = cadir;
+		step(&lab, true,
+		    "lab CA in %s: root (P-384) and intermediate; every "
+		    "identity below is a CSR it signs",
+		    cadir);
+	}
 	lab.base = media_event_base_new();
 	lab.cm.name = CM_NAME;
 	lab.cm.rsa_id = "CallManager";
@@ -479,23 +540,26 @@ cli_lab(int argc, char **argv)
 	    stat(lab.vm.ec_key, &kst) == 0 && (kst.st_mode & 0777) == 0600;
 	step(&lab, key0600,
 	    "certificates: CallManager (RSA 2048) and CallManager-ECDSA "
-	    "(P-256) for %s, tomcat and tomcat-ECDSA for %s, self-signed, "
-	    "keys mode 0600",
-	    CM_NAME, VM_NAME);
+	    "(P-256) for %s, tomcat and tomcat-ECDSA for %s, %s, keys mode "
+	    "0600",
+	    CM_NAME, VM_NAME,
+	    lab_cadir ? "signed by the lab CA's intermediate" : "self-signed");
 	char phone[512], phone_key[512];
 	snprintf(phone, sizeof(phone), "%s/phone-1001.pem", dir);
 	snprintf(phone_key, sizeof(phone_key), "%s/phone-1001.key", dir);
 	bool trusted =
-	    pki_selfsigned(PKI_KEY_EC_P256, "phone-1001.ngvoice.localhost",
-	        "DNS:phone-1001.ngvoice.localhost", 365, phone,
-	        phone_key) == 0 &&
+	    ident(dir, "phone-1001", PKI_KEY_EC_P256,
+	        "phone-1001.ngvoice.localhost", "phone-1001.ngvoice.localhost",
+	        phone, phone_key) == 0 &&
 	    trust_bundle(&lab.cm, &lab.vm, dir) == 0 &&
-	    trust_add(lab.cm.trust, phone) == 0 &&
+	    (lab_cadir || trust_add(lab.cm.trust, phone) == 0) &&
 	    trust_bundle(&lab.vm, &lab.cm, dir) == 0;
 	step(&lab, trusted,
-	    "trust: tomcat, tomcat-ECDSA and phone 1001 in callmanager-trust, "
-	    "CallManager and CallManager-ECDSA on the voicemail side and the "
-	    "phone");
+	    lab_cadir ? "trust: the CA root and intermediate in "
+	                "callmanager-trust on both sides and in the phone"
+	              : "trust: tomcat, tomcat-ECDSA and phone 1001 in "
+	                "callmanager-trust, CallManager and CallManager-ECDSA "
+	                "on the voicemail side and the phone");
 	if (!trusted || side_tls(&lab.cm) != 0 || side_tls(&lab.vm) != 0) {
 		step(&lab, false, "TLS contexts with mutual verification");
 		return 1;

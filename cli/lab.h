@@ -21,6 +21,7 @@ struct lab_opts {
 	enum tls_ciphers tls;  /* TLS Ciphers of both daemons and the phones */
 	enum srtp_option srtp; /* SRTP Ciphers of both daemons and the phones */
 	bool keep;             /* leave the system running afterwards */
+	bool ca;               /* identities signed by a lab CA (--ca) */
 };
 
 typedef void(lab_step_fn)(void *arg, bool ok, const char *fmt, ...)

@@ -209,10 +209,11 @@ write_vm_conf(const char *path, const struct lab_files *f,
 	    "prompts_dir = %s\n"
 	    "control_socket = %s/vm.sock\n\n"
 	    "# Self-signed path: nothing uploaded; the call manager's\n"
-	    "# certificates come from its ITL.\n"
+	    "# certificates come from its ITL. With a CA, its root and\n"
+	    "# intermediate are uploaded to CallManager-trust.\n"
 	    "[certificates]\n"
 	    "tomcat = %s\ntomcat_key = %s\n"
-	    "tomcat_ecdsa = %s\ntomcat_ecdsa_key = %s\n\n"
+	    "tomcat_ecdsa = %s\ntomcat_ecdsa_key = %s\n%s%s\n\n"
 	    "[port-group \"PhoneSystem-1\"]\n"
 	    "contact_line_name = 2000\n"
 	    "sip_security_profile = 5061/TLS\n"
@@ -229,7 +230,9 @@ write_vm_conf(const char *path, const struct lab_files *f,
 	    "pin = " PIN "\n",
 	    vm_tls, free_port(), tls_ciphers_label(o->tls),
 	    srtp_option_label(o->srtp), f->dir, prompts, f->dir, f->vm_rsa,
-	    f->vm_rsa_key, f->vm_ec, f->vm_ec_key, cm_tls, tftp);
+	    f->vm_rsa_key, f->vm_ec, f->vm_ec_key,
+	    o->ca ? "callmanager_trust = " : "", o->ca ? f->vm_trust : "",
+	    cm_tls, tftp);
 	return write_file(path, text);
 }
 
@@ -393,9 +396,11 @@ lab_system(struct event_base *base, const struct lab_files *f,
 	}
 	step(arg, true,
 	    "voicemail %s: port group PhoneSystem-1 (5061/TLS, NGE, Secure "
-	    "RTP), 2 ports, mailbox 1002; no call manager certificate "
-	    "uploaded",
-	    vmconf);
+	    "RTP), 2 ports, mailbox 1002; %s",
+	    vmconf,
+	    o->ca ? "the CA root and intermediate uploaded to "
+	            "CallManager-trust"
+	          : "no call manager certificate uploaded");
 
 	/* The port group's ITL download: the guide's trust bootstrap. */
 	struct vm_group_rt *g = &vm->groups[0];
