@@ -670,7 +670,7 @@ cm_call_in_dialog(
 			struct sa dst;
 			if (from_a)
 				dst = c->b_dst;
-			else if (c->a_dlg->conn)
+			else if (c->a_dlg && c->a_dlg->conn)
 				dst = *sip_conn_peer(c->a_dlg->conn);
 			else
 				dst = rx->peer;
@@ -705,6 +705,13 @@ cm_call_in_dialog(
 			r->invite = sip_method_eq(m->method, "INVITE");
 			r->orig_family = sa_family(&rx->peer);
 			r->other = from_a ? c->b_dlg : c->a_dlg;
+			if (r->other == NULL || self == NULL) {
+				/* A leg without its dialog: nothing to relay to. */
+				free(r);
+				sip_strans_reply(st, 481, NULL, SLICE_NULL,
+				    SLICE_NULL, SLICE_NULL, SLICE_NULL);
+				return true;
+			}
 			if (from_a)
 				r->dst = c->b_dst;
 			else if (c->a_dlg->conn)

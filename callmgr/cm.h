@@ -92,8 +92,9 @@ struct callmgr {
 	struct sa sip_addr, tls_addr; /* bound listeners */
 	struct list calls;            /* struct cm_call */
 	struct ctl *control;
-	struct authfail *authfail;
-	    /* failures per source (authfail.c) */ /* unix socket for `ngvoice status` */
+	struct authfail *authfail; /* failures per source (authfail.c) */
+	struct cm_config *retired; /* replaced configurations calls still use */
+	/* failures per source (authfail.c) */ /* unix socket for `ngvoice status` */
 	struct cm_tftp *tftp; /* HTTPS :6972 (tftp.c), NULL: not serving */
 };
 
@@ -117,6 +118,9 @@ void cm_registrar_free(struct callmgr *cm);
 void cm_registrar_request(
     struct callmgr *cm, const struct sip_msg *m, const struct sip_rx *rx);
 void cm_registrar_sweep(struct callmgr *cm);
+/* After a reload (cm->cfg is new): lines rebuilt, registrations and lamp
+ * states kept for the numbers that remain. */
+int cm_registrar_rebind(struct callmgr *cm, const struct cm_config *old);
 struct cm_line *cm_line_find(struct callmgr *cm, const char *number);
 /* Digest on a trunk (its profile's Enable Digest Authentication): false
  * when the request was answered (401/403). */
@@ -158,6 +162,8 @@ void cm_mwi_notify_line(
 /* trunk.c */
 int cm_trunks_start(struct callmgr *cm);
 void cm_trunks_free(struct callmgr *cm);
+/* After a reload: trunks rebuilt from cm->cfg, their status kept by name. */
+int cm_trunks_restart(struct callmgr *cm);
 const char *cm_trunk_status_label(enum cm_trunk_status s);
 
 #endif

@@ -220,7 +220,8 @@ struct cm_config {
 	size_t ndns;
 	struct cm_app_user *app_users;
 	size_t napp_users;
-	unsigned nwarnings; /* warnings logged while loading */
+	unsigned nwarnings;             /* warnings logged while loading */
+	struct cm_config *retired_next; /* replaced by a reload, still in use */
 };
 
 /*

@@ -269,12 +269,83 @@ req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
 		    SLICE_NULL, SLICE_NULL);
 }
 
+static void retired_free(struct callmgr *cm);
+
 static void
 sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct callmgr *cm = arg;
+
 	(void)fd;
 	(void)what;
-	cm_registrar_sweep(arg);
+	cm_registrar_sweep(cm);
+	if (cm->retired && list_empty(&cm->calls))
+		retired_free(cm);
+}
+
+/*
+ * Settings the sockets and files were opened with: a reload keeps the
+ * running values (copied into the new configuration) and names them.
+ */
+static void
+keep_sockets(
+    const struct cm_config *old, struct cm_config *n, char *why, size_t whysz)
+{
+	struct cm_enterprise *ne = &n->enterprise;
+	const struct cm_enterprise *oe = &old->enterprise;
+	size_t len = 0;
+
+#define KEEP_STR(f)                                                            \
+	do {                                                                   \
+		if ((oe->f == NULL) != (ne->f == NULL) ||                      \
+		    (oe->f && strcmp(oe->f, ne->f) != 0)) {                    \
+			len += (size_t)snprintf(why + len,                     \
+			    len < whysz ? whysz - len : 0, "%s%s",             \
+			    len ? ", " : "", #f);                              \
+			free(ne->f);                                           \
+			ne->f = oe->f ? strdup(oe->f) : NULL;                  \
+		}                                                              \
+	} while (0)
+#define KEEP_NUM(f)                                                            \
+	do {                                                                   \
+		if (oe->f != ne->f) {                                          \
+			len += (size_t)snprintf(why + len,                     \
+			    len < whysz ? whysz - len : 0, "%s%s",             \
+			    len ? ", " : "", #f);                              \
+			ne->f = oe->f;                                         \
+		}                                                              \
+	} while (0)
+	KEEP_STR(host_name);
+	KEEP_STR(listen_address);
+	KEEP_NUM(sip_port);
+	KEEP_NUM(sip_tls_port);
+	KEEP_NUM(tftp_https_port);
+	KEEP_STR(control_socket);
+	KEEP_STR(pid_file);
+#undef KEEP_STR
+#undef KEEP_NUM
+}
+
+/* An old configuration stays until no call uses it. */
+static void
+retire(struct callmgr *cm, struct cm_config *old)
+{
+	if (list_empty(&cm->calls)) {
+		cm_config_free(old);
+		return;
+	}
+	old->retired_next = cm->retired;
+	cm->retired = old;
+}
+
+static void
+retired_free(struct callmgr *cm)
+{
+	while (cm->retired) {
+		struct cm_config *c = cm->retired;
+		cm->retired = c->retired_next;
+		cm_config_free(c);
+	}
 }
 
 /*
@@ -325,12 +396,30 @@ reload(struct callmgr *cm)
 	}
 	if (cm->tftp)
 		cm_tftp_reload(cm->tftp, ncfg); /* re-signs the ITL */
-	/* Runtime state points into the old configuration: keep it. */
-	cm->cfg = old;
-	cm_config_free(ncfg);
-	log_info("reloaded %s: certificates, trust and TLS Ciphers apply to "
-	         "new connections; other changes need a restart",
-	    cm->cfg_path);
+
+	/*
+	 * The rest of the file: what the sockets were opened with stays
+	 * until a restart; lines, trunks, routes, pilots, profiles and the
+	 * other enterprise parameters apply now. Registrations and trunk
+	 * status carry over by name; calls in progress keep the objects they
+	 * started with (the old configuration lives until they end).
+	 */
+	char restart[300] = "";
+	keep_sockets(old, ncfg, restart, sizeof(restart));
+	cm->cfg = ncfg;
+	if (cm_registrar_rebind(cm, old) != 0 || cm_trunks_restart(cm) != 0) {
+		/* Something may still point into the old one: keep it. */
+		log_err("reload: out of memory while applying %s; restart the "
+		        "call manager",
+		    cm->cfg_path);
+	} else {
+		retire(cm, old);
+	}
+	log_info("reloaded %s: %zu line(s), %zu trunk(s), %zu route "
+	         "pattern(s); certificates, trust and TLS Ciphers apply to new "
+	         "connections%s%s",
+	    cm->cfg_path, ncfg->ndns, ncfg->ntrunks, ncfg->nroutes,
+	    restart[0] ? "; needs a restart: " : "", restart);
 }
 
 static void
@@ -490,6 +579,7 @@ cm_free(struct callmgr *cm)
 	SSL_CTX_free(cm->tls_server);
 	SSL_CTX_free(cm->tls_client);
 	cm_config_free(cm->cfg);
+	retired_free(cm);
 	free(cm->cfg_path);
 	free(cm);
 }

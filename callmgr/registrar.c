@@ -49,6 +49,39 @@ cm_registrar_free(struct callmgr *cm)
 	cm->nlines = 0;
 }
 
+int
+cm_registrar_rebind(struct callmgr *cm, const struct cm_config *old)
+{
+	size_t n = cm->cfg->ndns;
+	struct cm_line *nl = calloc(n ? n : 1, sizeof(*nl));
+
+	(void)old;
+	if (nl == NULL)
+		return ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		nl[i].dn = &cm->cfg->dns[i];
+		list_init(&nl[i].bindings);
+		struct cm_line *ol = cm_line_find(cm, nl[i].dn->number);
+		if (ol == NULL)
+			continue;
+		/* The number stays: its registrations and lamp stay too. */
+		struct list *pos, *tmp;
+		list_for_each_safe(pos, tmp, &ol->bindings)
+		{
+			list_del(pos);
+			list_add_tail(&nl[i].bindings, pos);
+		}
+		nl[i].mwi_on = ol->mwi_on;
+		memcpy(
+		    nl[i].mwi_counts, ol->mwi_counts, sizeof(nl[i].mwi_counts));
+	}
+	/* Lines that are gone: their registrations end. */
+	cm_registrar_free(cm);
+	cm->lines = nl;
+	cm->nlines = n;
+	return 0;
+}
+
 struct cm_line *
 cm_line_find(struct callmgr *cm, const char *number)
 {

@@ -173,7 +173,6 @@ make_ctx(SSL_CTX **ctxp, const struct cm_config *cfg, char *who, size_t whosz)
 {
 	const struct cm_certificates *c = &cfg->certs;
 	struct tls_opts o;
-	int err;
 
 	tls_opts_default(&o);
 	if (c->tomcat) {
@@ -196,7 +195,7 @@ make_ctx(SSL_CTX **ctxp, const struct cm_config *cfg, char *who, size_t whosz)
 	o.allow_tls13 = cfg->enterprise.tls13;
 	o.keylog_file = cfg->enterprise.keylog_file;
 	o.what = "callmanager TFTP HTTPS";
-	if ((err = tls_ctx_new(ctxp, true, &o)) != 0)
+	if (tls_ctx_new(ctxp, true, &o) != 0)
 		return EINVAL;
 	SSL_CTX_set_info_callback(*ctxp, info_cb);
 	return 0;

@@ -69,6 +69,7 @@ trunk_update(struct cm_trunk_rt *t, const char *why)
 }
 
 static void dest_ping(struct cm_dest_rt *d);
+static bool restore_status(struct cm_trunk_rt *t);
 
 static void
 dest_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -236,9 +237,108 @@ cm_trunks_start(struct callmgr *cm)
 				evtimer_add(d->timer, &tv);
 			}
 		}
-		trunk_update(t, ping ? "starting" : "OPTIONS ping not enabled");
+		if (!restore_status(t))
+			trunk_update(
+			    t, ping ? "starting" : "OPTIONS ping not enabled");
 	}
 	return 0;
+}
+
+/*
+ * A reload rebuilds the trunks from the new configuration; a trunk of the
+ * same name keeps its status, its time in it, and what is known of the
+ * destinations it still has.
+ */
+struct trunk_snap {
+	char *name;
+	enum cm_trunk_status status;
+	time_t since;
+	size_t ndests;
+	struct {
+		char *host;
+		uint16_t port;
+		enum cm_dest_state state;
+		double rtt;
+		uint16_t last_status;
+	} * d;
+};
+static struct trunk_snap *snaps;
+static size_t nsnaps;
+
+static bool
+restore_status(struct cm_trunk_rt *t)
+{
+	for (size_t i = 0; snaps && i < nsnaps; i++) {
+		struct trunk_snap *sn = &snaps[i];
+		if (strcmp(sn->name, t->cfg->name) != 0)
+			continue;
+		for (size_t j = 0; j < t->ndests; j++) {
+			struct cm_dest_rt *d = &t->dests[j];
+			for (size_t k = 0; k < sn->ndests; k++) {
+				if (strcmp(sn->d[k].host, d->dest->host) == 0 &&
+				    sn->d[k].port == d->dest->port) {
+					d->state = sn->d[k].state;
+					d->last_rtt_ms = sn->d[k].rtt;
+					d->last_status = sn->d[k].last_status;
+				}
+			}
+		}
+		t->status = sn->status;
+		t->status_since = sn->since;
+		/* Destinations added or gone: the status follows at once. */
+		trunk_update(t, "reloaded");
+		return true;
+	}
+	return false;
+}
+
+static void
+snaps_free(void)
+{
+	for (size_t i = 0; snaps && i < nsnaps; i++) {
+		for (size_t k = 0; k < snaps[i].ndests; k++)
+			free(snaps[i].d[k].host);
+		free(snaps[i].d);
+		free(snaps[i].name);
+	}
+	free(snaps);
+	snaps = NULL;
+	nsnaps = 0;
+}
+
+int
+cm_trunks_restart(struct callmgr *cm)
+{
+	int err;
+
+	snaps = calloc(cm->ntrunks ? cm->ntrunks : 1, sizeof(*snaps));
+	nsnaps = 0;
+	if (snaps == NULL)
+		return ENOMEM; /* the running trunks stay */
+	for (size_t i = 0; i < cm->ntrunks; i++) {
+		const struct cm_trunk_rt *t = &cm->trunks[i];
+		struct trunk_snap *sn = &snaps[nsnaps++];
+		sn->name = strdup(t->cfg->name);
+		sn->status = t->status;
+		sn->since = t->status_since;
+		sn->d = calloc(t->ndests ? t->ndests : 1, sizeof(*sn->d));
+		for (size_t j = 0; sn->d && j < t->ndests; j++) {
+			sn->d[j].host = strdup(t->dests[j].dest->host);
+			sn->d[j].port = t->dests[j].dest->port;
+			sn->d[j].state = t->dests[j].state;
+			sn->d[j].rtt = t->dests[j].last_rtt_ms;
+			sn->d[j].last_status = t->dests[j].last_status;
+			sn->ndests++;
+		}
+		if (sn->name == NULL) {
+			nsnaps--;
+			free(sn->d);
+		}
+	}
+	cm_trunks_free(cm);
+	err = cm_trunks_start(cm);
+	snaps_free();
+	return err;
 }
 
 void

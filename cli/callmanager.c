@@ -87,7 +87,7 @@ cli_callmanager(int argc, char **argv)
 	struct event_base *base = event_base_new();
 	if (base == NULL)
 		return 1;
-	if ((rc = cm_alloc(&cm, base, config, &err)) != 0) {
+	if (cm_alloc(&cm, base, config, &err) != 0) {
 		fprintf(stderr, "%s\n", conf_err_str(&err, msg, sizeof(msg)));
 		event_base_free(base);
 		return 1;

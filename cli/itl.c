@@ -148,8 +148,10 @@ parse_record(struct rec_arg *ra, const char *arg)
 	if (last && last[1] != '\0' &&
 	    strspn(last + 1, "0123456789.") == strlen(last + 1)) {
 		char ip[32];
-		if (strlen(last + 1) >= sizeof(ip) ||
-		    inet_pton(AF_INET, strcpy(ip, last + 1), ra->ip) != 1)
+		size_t len = strlen(last + 1);
+		if (len < sizeof(ip))
+			memcpy(ip, last + 1, len + 1);
+		if (len >= sizeof(ip) || inet_pton(AF_INET, ip, ra->ip) != 1)
 			return cli_usage_error(
 			    "--record %s: '%s' is not an IPv4 address", arg,
 			    last + 1);

@@ -865,6 +865,8 @@ invite_resp_h(int err, const struct sip_msg *resp, void *arg)
 		                     : strerror(err));
 		return;
 	}
+	/* err 0 means a response (lib/sip/trans.h sip_resp_h). */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NullDereference) */
 	if (resp->scode < 200) {
 		if (resp->scode == 180 || resp->scode == 183)
 			emit(ua, PHONE_EV_RINGING);

@@ -68,8 +68,18 @@ cli_reload(int argc, char **argv)
 		pidf = path;
 	}
 	FILE *f = fopen(pidf, "r");
+	char line[32];
 	long pid = 0;
-	if (f == NULL || fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
+	/* strtol(), not fscanf(): a number too big is an error, not UB. */
+	if (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		char *end;
+		errno = 0;
+		pid = strtol(line, &end, 10);
+		end += strspn(end, " \t\r\n");
+		if (errno != 0 || end == line || *end != '\0')
+			pid = 0;
+	}
+	if (f == NULL || pid <= 1) {
 		fprintf(stderr, "ngvoice reload: %s: no daemon pid (%s)\n",
 		    pidf, f ? "unreadable content" : strerror(errno));
 		if (f)

@@ -64,10 +64,10 @@ cli_status(int argc, char **argv)
 	}
 	if (optind < argc)
 		what = argv[optind];
-	if (strcmp(what, "trunks") && strcmp(what, "lines") &&
-	    strcmp(what, "calls") && strcmp(what, "ports") &&
-	    strcmp(what, "portgroups") && strcmp(what, "mailboxes") &&
-	    strcmp(what, "media") && strcmp(what, "all")) {
+	if (strcmp(what, "trunks") != 0 && strcmp(what, "lines") != 0 &&
+	    strcmp(what, "calls") != 0 && strcmp(what, "ports") != 0 &&
+	    strcmp(what, "portgroups") != 0 && strcmp(what, "mailboxes") != 0 &&
+	    strcmp(what, "media") != 0 && strcmp(what, "all") != 0) {
 		fprintf(stderr, "ngvoice status: unknown '%s'\n", what);
 		usage(stderr);
 		return 2;

@@ -96,7 +96,7 @@ cli_voicemail(int argc, char **argv)
 	struct event_base *base = media_event_base_new();
 	if (base == NULL)
 		return 1;
-	if ((rc = vm_alloc(&vm, base, config, &err)) != 0) {
+	if (vm_alloc(&vm, base, config, &err) != 0) {
 		fprintf(stderr, "%s\n", conf_err_str(&err, msg, sizeof(msg)));
 		event_base_free(base);
 		return 1;

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
 	build-essential cmake pkg-config
 	libssl-dev libevent-dev libsqlite3-dev libcmocka-dev
-	clang libclang-rt-14-dev clang-format
+	clang libclang-rt-14-dev clang-format clang-tidy cppcheck
 	sip-tester openssl baresip-core
 	libsrtp2-dev espeak-ng sox linphone-cli stunnel4
 )

@@ -958,7 +958,7 @@ vm_call_invite(struct voicemail *vm, struct vm_group_rt *g,
 		call_free(c);
 		return;
 	}
-	if ((err = media_stream_alloc(&c->ms, vm->media, &c->rtp_local)) != 0) {
+	if (media_stream_alloc(&c->ms, vm->media, &c->rtp_local) != 0) {
 		refuse(c, 503, "no media port available");
 		call_free(c);
 		return;
@@ -1005,10 +1005,10 @@ vm_call_invite(struct voicemail *vm, struct vm_group_rt *g,
 			goto fail;
 		}
 	}
-	log_info("call %u (Call-ID %s): from %s%s%s%s on port %u of %s, %s%s%s",
+	log_info("call %u (Call-ID %s): from %s%s%s on port %u of %s, %s%s%s",
 	    c->id, c->callid, c->caller,
 	    c->redirect[0] ? ", forwarded for " : "", c->redirect,
-	    c->redirect[0] ? "" : "", c->port->number, g->cfg->name, c->tls,
+	    c->port->number, g->cfg->name, c->tls,
 	    c->offer ? ", delayed offer" : (c->srtp ? ", SRTP " : ", RTP"),
 	    c->offer || !c->srtp ? "" : srtp_suite_info(c->suite)->name);
 	reply(
@@ -1084,7 +1084,7 @@ got_reinvite(struct vm_call *c, struct sip_strans *st, const struct sip_msg *m)
 		struct sdp_neg neg;
 		memset(&neg, 0, sizeof(neg));
 		if (sdp_parse(&offer, m->body.p, m->body.n, why, sizeof(why)) ||
-		    (err = sdp_answer(&neg, &offer, &pol, why, sizeof(why)))) {
+		    sdp_answer(&neg, &offer, &pol, why, sizeof(why))) {
 			sdp_neg_wipe(&neg);
 			log_info("call %u: re-INVITE refused: %s", c->id, why);
 			sip_strans_reply(st, 488, NULL, SLICE_NULL, SLICE_NULL,

@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "media/stream.h"
+#include "pki/show.h"
 #include "sip/enc.h"
 #include "store/store.h"
 #include "tls/ctx.h"
@@ -169,6 +170,36 @@ load_greetings(struct voicemail *vm)
 /* ---- TLS ---- */
 
 /*
+ * Every identity in ctx is within its validity period. One that has expired
+ * (or is not yet valid) fails every new handshake, so a reload that brings
+ * one is refused and a start warns. why says which, and since when.
+ */
+static bool
+identity_current(SSL_CTX *ctx, char *why, size_t sz)
+{
+	char subj[256], when[64];
+	int r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST);
+
+	for (; r == 1; r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
+		X509 *x = SSL_CTX_get0_certificate(ctx);
+		bool old =
+		    x && X509_cmp_current_time(X509_get0_notAfter(x)) <= 0;
+		bool early =
+		    x && X509_cmp_current_time(X509_get0_notBefore(x)) >= 0;
+		if (!old && !early)
+			continue;
+		snprintf(why, sz, "%s %s %s",
+		    pki_subject_fmt(x, subj, sizeof(subj)),
+		    old ? "expired on" : "is not valid before",
+		    pki_time_fmt(
+		        old ? X509_get0_notAfter(x) : X509_get0_notBefore(x),
+		        when, sizeof(when)));
+		return false;
+	}
+	return true;
+}
+
+/*
  * Contexts from [certificates] and TLS Ciphers: the tomcat and
  * tomcat-ECDSA identities, CallManager-trust, plus the call manager
  * certificates that the port groups' ITLs list.
@@ -294,7 +325,7 @@ group_lists_equal(const struct vm_group_rt *g, const struct vm_port_group *pg)
 	if (g->nservers != pg->nservers)
 		return false;
 	for (size_t i = 0; i < pg->nservers; i++) {
-		if (strcasecmp(g->servers[i].host, pg->servers[i].host) ||
+		if (strcasecmp(g->servers[i].host, pg->servers[i].host) != 0 ||
 		    g->servers[i].port != pg->servers[i].port ||
 		    g->servers[i].tls_port != pg->servers[i].tls_port)
 			return false;
@@ -595,10 +626,16 @@ reload(struct voicemail *vm)
 	/* Certificates: build with the new paths, keep the old objects. */
 	struct vm_certificates oc = old->certs;
 	old->certs = ncfg->certs;
-	if (vm_tls_refresh(vm) != 0)
+	SSL_CTX *ts = NULL, *tc = NULL;
+	if (make_tls(vm, &ts, &tc) == 0 && ts &&
+	    !identity_current(ts, msg, sizeof(msg)))
+		log_err("reload: %s; the running TLS identities stay", msg);
+	else if (vm_tls_refresh(vm) != 0)
 		log_err("reload: the TLS identities of %s do not load; the old "
 		        "ones stay",
 		    vm->cfg_path);
+	SSL_CTX_free(ts);
+	SSL_CTX_free(tc);
 	old->certs = oc;
 	vm_config_free(ncfg);
 	log_info("reloaded %s: certificates and trust apply to new "
@@ -720,6 +757,7 @@ vm_start(struct voicemail *vm)
 	const struct vm_general *ge = &vm->cfg->general;
 	struct sip_stack_conf sc;
 	struct media_loop_opts mo;
+	char why[400];
 	int err;
 
 	if ((err = srtp_init()) != 0) {
@@ -733,6 +771,9 @@ vm_start(struct voicemail *vm)
 		itl_load(vm, &vm->groups[i]);
 	if ((err = make_tls(vm, &vm->tls_server, &vm->tls_client)) != 0)
 		return err;
+	if (vm->tls_server &&
+	    !identity_current(vm->tls_server, why, sizeof(why)))
+		log_warn("voicemail: %s: TLS peers will refuse it", why);
 	sip_stack_conf_default(&sc);
 	sc.user_agent = "ngvoice-voicemail";
 	if ((err = sip_stack_alloc(&vm->stack, vm->base, &sc, req_h, vm)) != 0)

@@ -466,12 +466,13 @@ list_add(char ***lp, const char *v)
 		char **nl = realloc(l, (n + 2) * sizeof(*nl));
 		if (nl == NULL)
 			return ENOMEM;
+		/* realloc() freed the old array: *lp must follow at once. */
 		l = nl;
+		*lp = l;
 		l[n] = dupn(s, (size_t)(e - s));
 		if (l[n] == NULL)
 			return ENOMEM;
 		l[++n] = NULL;
-		*lp = l;
 	}
 	return 0;
 }
@@ -484,7 +485,6 @@ set_value(const struct conf *c, const struct conf_field *f, const char *v,
 	char why[160] = "";
 	unsigned u;
 	bool b;
-	int rc;
 
 	if (f->parse) {
 		if (f->parse(v, dst, why, sizeof(why)) != 0)
@@ -510,7 +510,7 @@ set_value(const struct conf *c, const struct conf_field *f, const char *v,
 		*(bool *)dst = b;
 		return 0;
 	case CONF_UINT:
-		if ((rc = parse_uint(v, f->min, f->max, &u)) != 0)
+		if (parse_uint(v, f->min, f->max, &u) != 0)
 			return conf_fail(err, c, line,
 			    "bad value '%s' for %s in %s: expected a whole "
 			    "number from %u to %u",

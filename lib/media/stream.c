@@ -623,7 +623,8 @@ tev_due(struct media_stream *ms, uint64_t now, uint64_t horizon)
 			ms->tev_n = 0;
 			ms->tev_ends = 0;
 		}
-		uint64_t due = ms->tev_start_us + ms->tev_n * MEDIA_PTIME_US;
+		uint64_t due =
+		    ms->tev_start_us + (uint64_t)ms->tev_n * MEDIA_PTIME_US;
 		if (due > horizon)
 			return;
 		struct rtp_tev ev = {.event = ms->tev_event, .volume = 10};
@@ -957,9 +958,8 @@ rec_append(struct media_stream *ms, const int16_t *pcm, const uint8_t *coded,
     size_t n, bool silent)
 {
 	bool at_max = false;
-	int e;
 
-	if ((e = atomic_load(&ms->rec->err)) != 0) {
+	if (atomic_load(&ms->rec->err) != 0) {
 		rec_end(ms, MEDIA_END_ERROR);
 		return false;
 	}

@@ -341,6 +341,9 @@ pki_password_read(const char *path, char *buf, size_t sz, struct pki_err *e)
 	buf[0] = '\0';
 	if ((err = slurp(path, &data, &n, e)) != 0)
 		return err;
+	/* data is set on success; the analyzer thinks a failed open() may
+	 * leave errno 0 and so return 0 without it. */
+	/* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker) */
 	len = strcspn((char *)data, "\r\n");
 	if (len == 0 || len >= sz) {
 		pki_err_set(e, "%s: %s", path,

@@ -1478,7 +1478,7 @@ itl_verify(const struct itl_file *f, X509 *signer, struct itl_verified *v,
 			    f->signer_issuer.p);
 		}
 		r = &f->recs[rec];
-		if ((rc = itl_record_pubkey(r, &pk, why, sizeof(why))))
+		if (itl_record_pubkey(r, &pk, why, sizeof(why)) != 0)
 			return verr(
 			    err, r->off, "record %d (SAST): %s", rec + 1, why);
 		snprintf(res.signer, sizeof(res.signer), "%.*s",

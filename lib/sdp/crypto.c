@@ -126,7 +126,7 @@ sdp_base64_decode(
 	if (acc != 0)
 		rc = EBADMSG;
 out:
-	acc = 0;
+	secure_wipe(&acc, sizeof(acc));
 	if (rc) {
 		secure_wipe(out, o);
 		o = 0;
@@ -153,7 +153,7 @@ sdp_base64_encode(struct buf *b, const uint8_t *p, size_t n)
 		q[2] = left > 1 ? b64_alphabet[(v >> 6) & 63] : '=';
 		q[3] = left > 2 ? b64_alphabet[v & 63] : '=';
 		buf_append(b, q, sizeof(q));
-		v = 0;
+		secure_wipe(&v, sizeof(v));
 	}
 	secure_wipe(q, sizeof(q));
 	return b->err;

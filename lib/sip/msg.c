@@ -1182,6 +1182,8 @@ check_headers(struct sip_msg *m, struct sip_perr *err)
 		bool top = true;
 		sip_values_init(&it, m, SIP_HDR_VIA);
 		while (sip_values_next(&it, &v)) {
+			/* Only &via is taken; sip_via_parse() clears *vp first. */
+			/* cppcheck-suppress uninitvar */
 			struct sip_via via, *vp = top ? &m->via : &via;
 			if (sip_via_parse(vp, v)) {
 				perr_set(err, st, "Malformed Via header");
@@ -1206,9 +1208,10 @@ check_headers(struct sip_msg *m, struct sip_perr *err)
 	}
 	m->callid = sip_msg_hdr(m, SIP_HDR_CALL_ID)->val;
 	/* callid = word [ "@" word ]: checked as word and '@' octets. */
-	for (const char *p = m->callid.p, *end = p + m->callid.n;; p++) {
-		p = lex_span(p, end, LEX_WORD);
-		if (p == end)
+	const char *cid_end = m->callid.p + m->callid.n;
+	for (const char *p = m->callid.p;; p++) {
+		p = lex_span(p, cid_end, LEX_WORD);
+		if (p == cid_end)
 			break;
 		if (*p != '@') {
 			perr_set(err, st, "Malformed Call-ID header");

@@ -240,7 +240,7 @@ struct sip_substate {
 	uint32_t expires;
 	bool has_expires;
 };
-int sip_substate_parse(struct sip_substate *s, struct slice v);
+int sip_substate_parse(struct sip_substate *ss, struct slice s);
 
 /* True for a method token (RFC 3261 Method). */
 bool sip_method_eq(struct slice m, const char *name);

@@ -215,8 +215,8 @@ conn_find(struct sip_tp *tp, enum sip_proto proto, const struct sa *peer,
 		struct sip_conn *c = container_of(pos, struct sip_conn, hle);
 		if (c->proto != proto || c->closed || !sa_eq(&c->peer, peer))
 			continue;
-		if (want_name &&
-		    (c->tls_name == NULL || strcasecmp(c->tls_name, tls_name)))
+		if (want_name && (c->tls_name == NULL ||
+		                     strcasecmp(c->tls_name, tls_name) != 0))
 			continue;
 		return c;
 	}
@@ -233,7 +233,11 @@ conn_fail(struct sip_conn *c, int err)
 	sip_conn_close(c);
 	if (err && tp->closeh)
 		tp->closeh(c, err, tp->closearg);
-	sip_conn_unref(c);
+	/*
+	 * The analyzer does not count references: it thinks the close freed
+	 * c, but ours above keeps it (here and in conn_read_cb()).
+	 */
+	sip_conn_unref(c); /* NOLINT(clang-analyzer-unix.Malloc) */
 }
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
@@ -413,11 +417,12 @@ reply_error(struct sip_tp *tp, const struct sip_msg *m,
 		return;
 	}
 	buf_init_fixed(&b, mem, sizeof(mem));
-	const char *extra = err->status == 505 ? "" : "";
 	if (sip_enc_reply(&b, m, err->status, err->reason, SLICE_NULL,
-	        slice_cstr(extra), SLICE_NULL, SLICE_NULL) != 0)
+	        slice_cstr(""), SLICE_NULL, SLICE_NULL) != 0)
 		return;
+	/* conn_read_cb() holds a reference to rx->conn. */
 	if (rx->conn)
+		/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc) */
 		conn_write(rx->conn, b.p, b.len);
 	else
 		sip_tp_send(
@@ -501,6 +506,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			} else {
 				tp->st.rx_bad++;
 			}
+			/* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): c is held */
 			conn_log(c, LOG_INFO,
 			    err.reason[0] ? err.reason
 			                  : "stream framing lost; closed");
@@ -512,10 +518,10 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 			break;
 		}
 		deliver(tp, data + skip, msglen, true, &rx);
-		if (!c->closed)
+		if (!c->closed) /* NOLINT(clang-analyzer-unix.Malloc): held */
 			evbuffer_drain(in, skip + msglen);
 	}
-	sip_conn_unref(c);
+	sip_conn_unref(c); /* NOLINT(clang-analyzer-unix.Malloc): ours */
 }
 
 static void

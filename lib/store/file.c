@@ -334,7 +334,7 @@ store_wav_probe(int fd, struct store_wav *w)
 		}
 		if (memcmp(ch, "fmt ", 4) == 0) {
 			if (clen < 16 ||
-			    (e = pread_all(fd, fmt, 16, (off_t)off + 8)) != 0)
+			    pread_all(fd, fmt, 16, (off_t)off + 8) != 0)
 				return EBADMSG;
 			w->format = le16(fmt);
 			w->channels = le16(fmt + 2);

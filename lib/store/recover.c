@@ -152,7 +152,7 @@ recover_part(
 	struct store_meta m;
 	struct store_wav w;
 	struct stat sb;
-	int64_t id;
+	int64_t id = 0; /* recover_insert() sets it when it returns 0 */
 	uint32_t ms;
 	int fd, e, me;
 
@@ -199,7 +199,7 @@ recover_part(
 	 * recovered the next time: durable sidecar, durable samples, rename,
 	 * durable directory, then the row.
 	 */
-	if ((e = store_wav_fix(fd, &w)) != 0 || fsync(fd) < 0 ||
+	if (store_wav_fix(fd, &w) != 0 || fsync(fd) < 0 ||
 	    store_meta_write(meta, &m, true) != 0) {
 		close(fd);
 		log_err("store: mailbox %s: cannot save interrupted recording"
@@ -236,7 +236,7 @@ recover_wav(
 	struct store_wav w;
 	struct stat sb;
 	sqlite3_stmt *s;
-	int64_t id;
+	int64_t id = 0; /* recover_insert() sets it when it returns 0 */
 	int rc, fd, e;
 
 	snprintf(file, sizeof(file), "%s.wav", uuid);
@@ -341,14 +341,15 @@ recover_mailbox(struct store *st, const char *mbx)
 	 */
 	for (size_t i = 0; e == 0 && i < n; i++) {
 		struct stat sb;
+		size_t pl;
 		if (has_suffix(names[i], ".part.meta", &stem) &&
 		    stem < sizeof(uuid)) {
 			snprintf(
 			    uuid, sizeof(uuid), "%.*s", (int)stem, names[i]);
 			if (store_path(
 			        path, sizeof(path), mbxdir, uuid, NULL) == 0 &&
-			    strlen(path) + 10 < sizeof(path)) {
-				strcat(path, ".wav.part");
+			    (pl = strlen(path)) + 10 < sizeof(path)) {
+				memcpy(path + pl, ".wav.part", 10);
 				if (stat(path, &sb) == 0)
 					continue;
 			}

@@ -402,7 +402,7 @@ static int
 db_migrate(struct store *st, char *err, size_t errlen)
 {
 	char sql[64];
-	int v, e;
+	int v = 0, e;
 
 	if ((e = db_int(st, "PRAGMA user_version", &v)) != 0) {
 		seterr(err, errlen, "%s: cannot read the schema version: %s",

@@ -69,6 +69,29 @@ grep -q "reloaded cm.conf" cm.log && echo "ok   the daemon logged the reload" ||
 	fail=1
 }
 
+# the rest of the file applies too: a line added by a reload takes
+# registrations at once (404 before, a digest challenge after)
+register() { # register N: a REGISTER for line 1003, the status code answered
+	(printf 'REGISTER sip:cucm.ngvoice.localhost SIP/2.0\r\nVia: SIP/2.0/TLS 127.0.0.1:9;branch=z9hG4bKreg%s;rport\r\nFrom: <sip:1003@cucm.ngvoice.localhost>;tag=g%s\r\nTo: <sip:1003@cucm.ngvoice.localhost>\r\nCall-ID: reg-%s\r\nCSeq: 1 REGISTER\r\nContact: <sips:1003@127.0.0.1:9>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' "$1" "$1" "$1"; sleep 1) |
+		timeout 3 openssl s_client -connect "127.0.0.1:$TLS" -cert cli.pem -key cli.key \
+			-tls1_2 -quiet 2>/dev/null | head -1 | awk '{print $2}' || true
+}
+b=$(register 1)
+cat >>cm.conf <<CONF
+[directory-number "1003"]
+digest_password = added-by-reload
+CONF
+"$NGV" reload --config cm.conf
+sleep 0.5
+a=$(register 2)
+if [ "$b" = 404 ] && [ "$a" = 401 ] && grep -q "reloaded cm.conf: 1 line(s)" cm.log; then
+	echo "ok   a line added by reload registers at once (REGISTER: $b before, $a after)"
+else
+	echo "FAIL line added by reload: REGISTER $b before, $a after" >&2
+	tail -5 cm.log >&2
+	fail=1
+fi
+
 # a broken file is refused; the daemon keeps serving with what it had
 echo "tls_cipher = typo" >>cm.conf
 "$NGV" reload --config cm.conf
