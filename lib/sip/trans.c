@@ -12,7 +12,7 @@
 #include "core/secure.h"
 #include "sip/enc.h"
 
-#define TRANS_BUCKETS 4096
+#define TRANS_BUCKETS 16384
 #define KEY_MAX       512
 
 /* Client transaction states (RFC 3261 figures 5 and 6, RFC 6026 figure 3). */
@@ -49,6 +49,7 @@ struct sip_stack {
 struct sip_ctrans {
 	struct sip_stack *s;
 	struct list hle;
+	uint32_t hash; /* of key: compared before the key itself */
 	char key[KEY_MAX];
 	bool invite;
 	enum cstate state;
@@ -74,6 +75,7 @@ struct sip_strans {
 	struct sip_stack *s;
 	struct list hle;
 	struct list ale; /* in s->accepted */
+	uint32_t hash;   /* of key */
 	char key[KEY_MAX];
 	bool invite;
 	enum sstate state;
@@ -115,9 +117,9 @@ key_hash(const char *k)
 }
 
 static struct list *
-key_bucket(struct list *buckets, const char *key)
+hash_bucket(struct list *buckets, uint32_t h)
 {
-	return &buckets[key_hash(key) % TRANS_BUCKETS];
+	return &buckets[h % TRANS_BUCKETS];
 }
 
 static void
@@ -223,12 +225,13 @@ ctrans_destroy(struct sip_ctrans *ct)
 static struct sip_ctrans *
 ctrans_find(struct sip_stack *s, const char *key)
 {
-	struct list *head = key_bucket(s->cbuckets, key), *pos;
+	uint32_t h = key_hash(key);
+	struct list *head = hash_bucket(s->cbuckets, h), *pos;
 
 	for (pos = head->next; pos != head; pos = pos->next) {
 		struct sip_ctrans *ct =
 		    container_of(pos, struct sip_ctrans, hle);
-		if (strcmp(ct->key, key) == 0)
+		if (ct->hash == h && strcmp(ct->key, key) == 0)
 			return ct;
 	}
 	return NULL;
@@ -498,7 +501,8 @@ sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *s,
 		ctrans_destroy(ct);
 		return err;
 	}
-	list_add_tail(key_bucket(s->cbuckets, ct->key), &ct->hle);
+	ct->hash = key_hash(ct->key);
+	list_add_tail(hash_bucket(s->cbuckets, ct->hash), &ct->hle);
 	if (proto == SIP_PROTO_UDP) {
 		ct->retx_ms = s->conf.timers.t1; /* Timer A / E */
 		timer_arm(ct->tmr_retx, ct->retx_ms);
@@ -554,12 +558,13 @@ strans_destroy(struct sip_strans *st)
 static struct sip_strans *
 strans_find(struct sip_stack *s, const char *key)
 {
-	struct list *head = key_bucket(s->sbuckets, key), *pos;
+	uint32_t h = key_hash(key);
+	struct list *head = hash_bucket(s->sbuckets, h), *pos;
 
 	for (pos = head->next; pos != head; pos = pos->next) {
 		struct sip_strans *st =
 		    container_of(pos, struct sip_strans, hle);
-		if (strcmp(st->key, key) == 0)
+		if (st->hash == h && strcmp(st->key, key) == 0)
 			return st;
 	}
 	return NULL;
@@ -676,7 +681,8 @@ sip_strans_alloc(struct sip_strans **stp, struct sip_stack *s,
 		return ENOMEM;
 	}
 	memcpy(st->req, m->buf, m->len);
-	list_add_tail(key_bucket(s->sbuckets, st->key), &st->hle);
+	st->hash = key_hash(st->key);
+	list_add_tail(hash_bucket(s->sbuckets, st->hash), &st->hle);
 	if (st->invite) {
 		/* RFC 3261 17.2.1: stop the INVITE retransmissions at once. */
 		struct sip_msg *sm = &s->scratch;
