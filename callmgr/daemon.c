@@ -61,6 +61,15 @@ make_tls(struct callmgr *cm, SSL_CTX **sctx, SSL_CTX **cctx)
 	}
 	o.ca_file = c->callmanager_trust;
 	o.ciphers = cm->cfg->enterprise.tls_ciphers;
+	/* Authenticated lines or trunk profiles share the TLS port. */
+	for (size_t i = 0; i < cm->cfg->ndns; i++)
+		if (cm->cfg->dns[i].device_security_mode ==
+		    CM_SEC_AUTHENTICATED)
+			o.also_authenticated = true;
+	for (size_t i = 0; i < cm->cfg->nprofiles; i++)
+		if (cm->cfg->profiles[i].device_security_mode ==
+		    CM_SEC_AUTHENTICATED)
+			o.also_authenticated = true;
 	o.allow_tls13 = cm->cfg->enterprise.tls13;
 	o.keylog_file = cm->cfg->enterprise.keylog_file;
 	o.what = "callmanager SIP TLS";
@@ -125,6 +134,16 @@ trunk_of(struct callmgr *cm, const struct sip_rx *rx, char *why, size_t whysz)
 			if (t->proto == SIP_PROTO_TLS &&
 			    rx->proto != SIP_PROTO_TLS)
 				continue;
+			if (t->proto == SIP_PROTO_TLS && rx->conn &&
+			    t->cfg->profile->device_security_mode ==
+			        CM_SEC_ENCRYPTED &&
+			    !tls_ssl_encrypted(sip_conn_ssl(rx->conn))) {
+				snprintf(why, whysz,
+				    "trunk %s is Encrypted, the peer "
+				    "negotiated NULL-SHA",
+				    t->cfg->name);
+				continue;
+			}
 			if (t->proto == SIP_PROTO_TLS &&
 			    !tls_peer_name_ok(rx->peer_cert,
 			        t->cfg->profile->x509_subject_name)) {

@@ -7,6 +7,7 @@
 #include "callmgr/cm.h"
 #include "core/log.h"
 #include "sip/enc.h"
+#include "tls/ctx.h"
 
 #define REG_DEFAULT_EXPIRES 3600
 #define REG_MIN_EXPIRES     60
@@ -317,6 +318,20 @@ cm_registrar_request(
 		    cm_security_mode_label(l->dn->device_security_mode));
 		reply(
 		    cm, m, rx, 403, "Device security mode requires TLS", NULL);
+		return;
+	}
+	/* Encrypted means an encrypting suite, not the NULL-SHA of
+	 * Authenticated devices (one listener serves both). */
+	if (l->dn->device_security_mode == CM_SEC_ENCRYPTED && rx->conn &&
+	    !tls_ssl_encrypted(sip_conn_ssl(rx->conn))) {
+		log_warn("registrar: line %s from %s refused: device security "
+		         "mode Encrypted, but the phone negotiated NULL-SHA "
+		         "(Authenticated)",
+		    number, a);
+		reply(cm, m, rx, 403,
+		    "Device security mode Encrypted requires an encrypting TLS "
+		    "suite",
+		    NULL);
 		return;
 	}
 	if (!authorised(cm, l->dn, m, rx))

@@ -223,6 +223,14 @@ make_tls(struct voicemail *vm, SSL_CTX **sctx, SSL_CTX **cctx)
 	}
 	o.ca_file = c->callmanager_trust;
 	o.ciphers = vm->cfg->general.tls_ciphers;
+	/* A port group in Security Mode Authenticated (no NGE): NULL-SHA. */
+	for (size_t i = 0; i < vm->cfg->ngroups; i++) {
+		const struct vm_port_group *g = &vm->cfg->groups[i];
+		if (g->sip_security_profile == VM_PROFILE_5061_TLS &&
+		    !g->enable_next_generation_encryption &&
+		    g->security_mode == VM_SEC_AUTHENTICATED)
+			o.also_authenticated = true;
+	}
 	o.allow_tls13 = vm->cfg->general.tls13;
 	o.keylog_file = vm->cfg->general.keylog_file;
 	o.what = "voicemail SIP TLS";

@@ -116,9 +116,14 @@ tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o)
 		    ctx, (const unsigned char *)"ngvoice-sip", 11);
 	/* The client's order decides (guide); the server only restricts. */
 	SSL_CTX_clear_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	char both[1024];
+	snprintf(both, sizeof(both), "%s:NULL-SHA:@SECLEVEL=0",
+	    tls_ciphers_openssl(o->ciphers));
 	if (SSL_CTX_set_cipher_list(
 	        ctx, o->authenticated ? TLS_CIPHERS_AUTHENTICATED
-	                              : tls_ciphers_openssl(o->ciphers)) != 1 ||
+	             : o->also_authenticated
+	                 ? both
+	                 : tls_ciphers_openssl(o->ciphers)) != 1 ||
 	    SSL_CTX_set_ciphersuites(ctx, tls_ciphers_tls13(o->ciphers)) != 1 ||
 	    SSL_CTX_set1_groups_list(ctx, tls_ciphers_groups(o->ciphers)) !=
 	        1 ||
@@ -147,6 +152,13 @@ tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o)
 		         "ECDHE-%s suites can be negotiated",
 		    what, have_ec ? "EC" : "RSA", tls_ciphers_label(o->ciphers),
 		    have_ec ? "ECDSA" : "RSA");
+	if (o->also_authenticated && !o->authenticated)
+		log_warn(
+		    "%s: Authenticated devices configured: NULL-SHA is "
+		    "accepted besides the TLS Ciphers suites (signalling "
+		    "in clear for those devices; Encrypted ones are held to "
+		    "encrypting suites)",
+		    what);
 	if (o->authenticated)
 		log_warn("%s: device security mode Authenticated: TLS with "
 		         "NULL-SHA, signalling is not encrypted and SRTP keys "
@@ -186,4 +198,12 @@ tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o)
 fail:
 	SSL_CTX_free(ctx);
 	return EPROTO;
+}
+
+bool
+tls_ssl_encrypted(SSL *ssl)
+{
+	const SSL_CIPHER *c = ssl ? SSL_get_current_cipher(ssl) : NULL;
+
+	return c != NULL && SSL_CIPHER_get_cipher_nid(c) != NID_undef;
 }

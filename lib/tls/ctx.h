@@ -19,7 +19,14 @@ struct tls_opts {
 	bool verify_peer;    /* require and verify the peer's certificate */
 	enum tls_ciphers ciphers; /* see tls_opts_default() */
 	bool authenticated; /* device security mode Authenticated: NULL-SHA */
-	bool allow_tls13;   /* off: TLS 1.2 exactly, the guide's NGE */
+	/*
+	 * A server for both modes on one port, as the guide's 5061: the
+	 * option's suites, and NULL-SHA for Authenticated devices (which
+	 * offer nothing else). Encrypted peers never offer NULL-SHA; the
+	 * caller checks tls_ssl_encrypted() per line or trunk.
+	 */
+	bool also_authenticated;
+	bool allow_tls13;        /* off: TLS 1.2 exactly, the guide's NGE */
 	const char *keylog_file; /* NSS key log for Wireshark, NULL: off */
 	const char *what;        /* for log lines: "call manager SIP" */
 };
@@ -36,5 +43,8 @@ void tls_opts_default(struct tls_opts *o);
  * logged with the reason and the file involved).
  */
 int tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o);
+
+/* False for a session whose suite does not encrypt (NULL-SHA). */
+bool tls_ssl_encrypted(SSL *ssl);
 
 #endif
