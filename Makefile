@@ -1,6 +1,6 @@
 # ngvoice: top-level entry points. CMake does the building; this file only
 # strings the steps together so one command does each job.
-.PHONY: all deps build lab check fuzz bench bench-smoke format clean
+.PHONY: all deps build lab check faults fuzz bench bench-smoke format clean
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
@@ -26,6 +26,14 @@ check: deps
 	cmake --build build-check -j$(JOBS)
 	cd build-check && ctest --output-on-failure -j$(JOBS)
 
+# The fault suite (docs/reliability.md): daemons killed, a far end gone or
+# silent, a full disk, certificates changing. Needs root (namespaces, tmpfs);
+# not part of check. Each case runs under timeout (FAULT_TIMEOUT seconds).
+faults: deps
+	cmake -S . -B build-faults -DCMAKE_BUILD_TYPE=Debug -DNGV_SANITIZE=ON >/dev/null
+	cmake --build build-faults --target ngvoice ngv_prompts ngv-wavcorr -j$(JOBS)
+	bash tests/faults/run.sh build-faults
+
 # libFuzzer targets, built with clang, each run for FUZZ_SECONDS.
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -35,6 +43,7 @@ fuzz: deps
 
 # Benchmarks: optimised build, no sanitizers; results in bench/results/.
 bench: deps
+	@bash scripts/deps-bench.sh
 	cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DNGV_TESTS=OFF >/dev/null
 	cmake --build build-bench -j$(JOBS)
 	bash bench/run.sh build-bench full
