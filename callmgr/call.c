@@ -44,6 +44,8 @@ struct cm_call {
 	char target[64];
 	struct cm_reinvite *reinv; /* a re-INVITE/UPDATE being relayed */
 	unsigned redirects;        /* 3xx followed so far */
+	bool b_security; /* the trunk's profile: Transmit Security Status */
+	char srtp[32];   /* the SRTP suite the answer chose, "" for RTP */
 };
 
 /*
@@ -152,6 +154,7 @@ a_reply(struct cm_call *c, uint16_t code, const char *reason,
 }
 
 static void b_resp_h(int err, const struct sip_msg *resp, void *arg);
+static void strip_srtp(struct cm_call *c);
 
 static void
 noanswer_cb(evutil_socket_t fd, short what, void *arg)
@@ -192,10 +195,18 @@ b_leg_send(
 	    c->b_proto == SIP_PROTO_TCP   ? ";transport=tcp"
 	    : c->b_proto == SIP_PROTO_TLS ? ";transport=tls"
 	                                  : "");
+	char secinfo[160] = "";
+	if (c->b_security)
+		/* Transmit Security Status: the caller's leg as we know it. */
+		snprintf(secinfo, sizeof(secinfo),
+		    "Call-Info: <urn:x-cisco-remotecc:callinfo>;security=%s\r\n",
+		    c->a_proto != SIP_PROTO_TLS             ? "NotAuthenticated"
+		    : c->sdp && strstr(c->sdp, "a=crypto:") ? "Encrypted"
+		                                            : "Authenticated");
 	snprintf(extra, sizeof(extra),
-	    "%s%s%sUser-Agent: ngvoice-callmanager\r\n",
+	    "%s%s%s%sUser-Agent: ngvoice-callmanager\r\n",
 	    diversion ? "Diversion: " : "", diversion ? diversion : "",
-	    diversion ? "\r\n" : "");
+	    diversion ? "\r\n" : "", secinfo);
 	memset(&sp, 0, sizeof(sp));
 	sp.method = "INVITE";
 	sp.ruri = slice_cstr(ruri);
@@ -272,11 +283,26 @@ route_trunk(struct cm_call *c, const char *digits, const char *diversion)
 	snprintf(to, sizeof(to), "<%s>", ruri);
 	snprintf(c->target, sizeof(c->target), "%s via trunk %s", digits,
 	    t->cfg->name);
-	if (t->cfg->srtp_allowed == false && c->sdp &&
-	    strstr(c->sdp, "a=crypto:"))
-		log_warn("call %u: SRTP offered toward trunk %s, which does "
-		         "not have SRTP Allowed",
-		    c->id, t->cfg->name);
+	if (c->sdp && strstr(c->sdp, "a=crypto:")) {
+		if (!t->cfg->srtp_allowed) {
+			if (!t->warned_srtp)
+				log_warn(
+				    "trunk %s: SRTP Allowed is off: offers "
+				    "go on as plain RTP, their keys "
+				    "removed (logged once per trunk)",
+				    t->cfg->name);
+			t->warned_srtp = true;
+			strip_srtp(c);
+		} else if (t->proto != SIP_PROTO_TLS && !t->warned_keys) {
+			/* The guide's warning for SRTP Allowed. */
+			log_warn("trunk %s: SRTP keys cross it in clear text: "
+			         "its signalling is %s, not TLS (logged once "
+			         "per trunk)",
+			    t->cfg->name, sip_proto_name(t->proto));
+			t->warned_keys = true;
+		}
+	}
+	c->b_security = t->cfg->profile->transmit_security_status;
 	if (!t->cfg->redirecting_diversion_header_delivery_outbound)
 		diversion = NULL;
 	if (b_leg_send(c, ruri, to, diversion) != 0)
@@ -285,6 +311,65 @@ route_trunk(struct cm_call *c, const char *digits, const char *diversion)
 	    c->target, sip_proto_name(c->b_proto),
 	    diversion ? ", Diversion: " : "", diversion ? diversion : "");
 	return 0;
+}
+
+/*
+ * A trunk without "SRTP Allowed" carries no keys (protocol-notes 3.5): the
+ * offer goes on as plain RTP, its a=crypto lines removed.
+ */
+static void
+strip_srtp(struct cm_call *c)
+{
+	char *in = c->sdp, *out, *o;
+	const char *p = in;
+
+	if (in == NULL || (out = malloc(strlen(in) + 1)) == NULL)
+		return;
+	o = out;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p + 1) : strlen(p);
+		if (strncmp(p, "a=crypto:", 9) != 0) {
+			memcpy(o, p, n);
+			o += n;
+		}
+		p += n;
+	}
+	*o = '\0';
+	for (char *m = strstr(out, "RTP/SAVP"); m; m = strstr(m, "RTP/SAVP")) {
+		/* "RTP/SAVP" -> "RTP/AVP" (and SAVPF -> AVPF) */
+		memmove(m + 4, m + 5, strlen(m + 5) + 1);
+	}
+	free(c->sdp);
+	c->sdp = out;
+}
+
+/* The SRTP suite an SDP answer chose: its a=crypto line's suite. */
+static void
+note_srtp(struct cm_call *c, struct slice body)
+{
+	const char *p = body.n ? memmem(body.p, body.n, "a=crypto:", 9) : NULL;
+	size_t left, i = 0;
+
+	c->srtp[0] = '\0';
+	if (p == NULL)
+		return;
+	left = body.n - (size_t)(p - body.p) - 9;
+	p += 9;
+	while (left && *p != ' ') { /* the tag */
+		p++;
+		left--;
+	}
+	while (left && *p == ' ') {
+		p++;
+		left--;
+	}
+	while (left && i + 1 < sizeof(c->srtp) && *p != ' ' && *p != '\r' &&
+	       *p != '\n') {
+		c->srtp[i++] = *p++;
+		left--;
+	}
+	c->srtp[i] = '\0';
 }
 
 /* Forwards to the line's voicemail pilot with a Diversion header. */
@@ -477,14 +562,20 @@ b_resp_h(int err, const struct sip_msg *resp, void *arg)
 			    cm, c->b_dlg, "ACK", &c->b_dst, NULL, NULL);
 			return;
 		}
+		/* The dialog keeps the flow the INVITE took (a trunk's
+		 * connection): in-dialog requests reuse it, and its loss ends
+		 * the call. */
+		struct sip_conn *flow = c->b_conn ? c->b_conn
+		                        : c->b_ct ? sip_ctrans_conn(c->b_ct)
+		                                  : NULL;
 		c->b_ct = NULL;
 		struct sip_msg *inv = calloc(1, sizeof(*inv));
 		struct sip_perr perr;
 		if (inv == NULL ||
 		    sip_msg_parse(inv, c->b_invite, c->b_len, true,
 		        &sip_stack_conf(cm->stack)->tp.lim, &perr) != 0 ||
-		    sip_dialog_uac(
-		        &c->b_dlg, inv, resp, c->b_proto, c->b_conn) != 0) {
+		    sip_dialog_uac(&c->b_dlg, inv, resp, c->b_proto, flow) !=
+		        0) {
 			free(inv);
 			log_warn("call %u: the answer from %s has no usable "
 			         "dialog",
@@ -498,6 +589,7 @@ b_resp_h(int err, const struct sip_msg *resp, void *arg)
 		if (c->noanswer)
 			evtimer_del(c->noanswer);
 		c->state = CALL_UP;
+		note_srtp(c, resp->body);
 		char *body = slice_strdup(resp->body);
 		a_reply(c, 200, NULL,
 		    resp->body.n ? SLICE_LIT("application/sdp") : SLICE_NULL,
@@ -780,14 +872,59 @@ cm_calls_json(struct callmgr *cm, struct buf *b)
 		if (!first)
 			BUF_LIT(b, ",");
 		first = false;
+		SSL *as = c->a_dlg && c->a_dlg->conn
+		              ? sip_conn_ssl(c->a_dlg->conn)
+		              : NULL;
+		SSL *bs = c->b_dlg && c->b_dlg->conn
+		              ? sip_conn_ssl(c->b_dlg->conn)
+		              : NULL;
 		buf_printf(b,
 		    "{\"id\":%u,\"from\":\"%s\",\"to\":\"%s\","
 		    "\"state\":\"%s\",\"a_leg\":\"%s\",\"b_leg\":\"%s\","
+		    "\"a_tls\":\"%s\",\"b_tls\":\"%s\",\"srtp\":\"%s\","
 		    "\"forwarded\":%s,\"security\":\"%s\"}",
 		    c->id, c->from_user ? c->from_user : "", c->target,
 		    c->state == CALL_UP ? "connected" : "ringing",
 		    sip_proto_name(c->a_proto), sip_proto_name(c->b_proto),
+		    as ? SSL_get_cipher_name(as) : "",
+		    bs ? SSL_get_cipher_name(bs) : "", c->srtp,
 		    c->forwarded ? "true" : "false", security(c, c->sdp));
 	}
 	BUF_LIT(b, "]");
+}
+
+/*
+ * A connection of a call's leg is gone (the voicemail server died, a phone
+ * vanished): the call cannot go on; the other leg gets a BYE.
+ */
+void
+cm_calls_conn_lost(struct callmgr *cm, struct sip_conn *conn, int err)
+{
+	struct list *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &cm->calls)
+	{
+		struct cm_call *c = container_of(pos, struct cm_call, le);
+		bool a = c->a_dlg && c->a_dlg->conn == conn;
+		bool b = (c->b_dlg && c->b_dlg->conn == conn) ||
+		         (c->b_conn == conn && c->state == CALL_UP);
+		if (!a && !b)
+			continue;
+		log_info("call %u: the connection of %s was lost (%s): ending "
+		         "the call",
+		    c->id, a ? c->from_user : c->target, strerror(err));
+		if (c->state == CALL_UP) {
+			if (a && c->b_dlg)
+				send_in_dialog(cm, c->b_dlg, "BYE", &c->b_dst,
+				    bye_done_h, NULL);
+			else if (b && c->a_dlg && c->a_dlg->conn &&
+			         c->a_dlg->conn != conn)
+				send_in_dialog(cm, c->a_dlg, "BYE",
+				    sip_conn_peer(c->a_dlg->conn), bye_done_h,
+				    NULL);
+		} else if (a && c->b_ct) {
+			sip_ctrans_cancel(c->b_ct);
+		}
+		call_free(c);
+	}
 }

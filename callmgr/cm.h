@@ -70,7 +70,8 @@ struct cm_trunk_rt {
 	struct cm_dest_rt *dests;
 	size_t ndests;
 	enum cm_trunk_status status;
-	time_t status_since; /* wall clock */
+	time_t status_since;           /* wall clock */
+	bool warned_srtp, warned_keys; /* once-per-trunk warnings said */
 };
 
 struct authfail;
@@ -136,6 +137,9 @@ void cm_call_invite(struct callmgr *cm, const struct sip_msg *m,
 /* A request inside a call's dialog; false when it belongs to none. */
 bool cm_call_in_dialog(
     struct callmgr *cm, const struct sip_msg *m, const struct sip_rx *rx);
+
+/* A TCP/TLS connection is gone: calls that lived on it end. */
+void cm_calls_conn_lost(struct callmgr *cm, struct sip_conn *conn, int err);
 
 /* Appends the calls as a JSON array. */
 void cm_calls_json(struct callmgr *cm, struct buf *b);

@@ -291,6 +291,12 @@ req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
 static void retired_free(struct callmgr *cm);
 
 static void
+conn_lost_h(struct sip_conn *c, int err, void *arg)
+{
+	cm_calls_conn_lost(arg, c, err);
+}
+
+static void
 sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct callmgr *cm = arg;
@@ -502,6 +508,7 @@ cm_start(struct callmgr *cm)
 		return err;
 	if (cm->tls_client)
 		sip_tp_set_client_tls(sip_stack_tp(cm->stack), cm->tls_client);
+	sip_stack_set_conn_lost_h(cm->stack, conn_lost_h, cm);
 	if (sa_resolve(&a, e->listen_address, e->sip_port, 0) != 0) {
 		log_err("callmanager: listen_address %s does not resolve",
 		    e->listen_address);

@@ -1250,3 +1250,19 @@ vm_calls_json(struct voicemail *vm, struct buf *b)
 	}
 	BUF_LIT(b, "]");
 }
+
+void
+vm_calls_conn_lost(struct voicemail *vm, struct sip_conn *conn)
+{
+	struct list *pos, *tmp;
+
+	list_for_each_safe(pos, tmp, &vm->calls)
+	{
+		struct vm_call *c = container_of(pos, struct vm_call, le);
+		if (c->dlg && c->dlg->conn == conn) {
+			c->bye_sent = true; /* nowhere to send it */
+			call_end(
+			    c, false, "the call manager's connection was lost");
+		}
+	}
+}

@@ -601,6 +601,13 @@ req_h(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx,
 		    SLICE_NULL, SLICE_NULL);
 }
 
+static void
+conn_lost_h(struct sip_conn *c, int err, void *arg)
+{
+	(void)err;
+	vm_calls_conn_lost(arg, c);
+}
+
 /* ---- signals ---- */
 
 /*
@@ -788,6 +795,7 @@ vm_start(struct voicemail *vm)
 		return err;
 	if (vm->tls_client)
 		sip_tp_set_client_tls(sip_stack_tp(vm->stack), vm->tls_client);
+	sip_stack_set_conn_lost_h(vm->stack, conn_lost_h, vm);
 	if ((err = start_listeners(vm)) != 0)
 		return err;
 	memset(&mo, 0, sizeof(mo));

@@ -116,6 +116,8 @@ void vm_call_invite(struct voicemail *vm, struct vm_group_rt *g,
 /* A request inside a call's dialog (ACK, BYE, INFO, re-INVITE). */
 bool vm_call_in_dialog(
     struct voicemail *vm, const struct sip_msg *m, const struct sip_rx *rx);
+/* The SIP server's connection is gone: its calls end (recordings kept). */
+void vm_calls_conn_lost(struct voicemail *vm, struct sip_conn *conn);
 /* Appends the ports and their calls as JSON. */
 void vm_calls_json(struct voicemail *vm, struct buf *b);
 /* "TLS1.2 ECDHE-...; SRTP AEAD_AES_256_GCM" of a port's call. */

@@ -44,6 +44,8 @@ struct sip_stack {
 	struct list accepted; /* INVITE server transactions in S_ACCEPTED */
 	unsigned ntrans;
 	struct sip_msg scratch; /* reparse of stored requests */
+	sip_conn_lost_h *losth;
+	void *lostarg;
 };
 
 struct sip_ctrans {
@@ -957,6 +959,15 @@ stack_conn_close_h(struct sip_conn *c, int err, void *arg)
 			}
 		}
 	}
+	if (s->losth)
+		s->losth(c, err, s->lostarg);
+}
+
+void
+sip_stack_set_conn_lost_h(struct sip_stack *s, sip_conn_lost_h *h, void *arg)
+{
+	s->losth = h;
+	s->lostarg = arg;
 }
 
 int

@@ -49,6 +49,16 @@ void sip_stack_free(struct sip_stack *s);
 struct sip_tp *sip_stack_tp(struct sip_stack *s);
 struct event_base *sip_stack_base(struct sip_stack *s);
 const struct sip_stack_conf *sip_stack_conf(const struct sip_stack *s);
+/*
+ * Called once a TCP/TLS connection failed or was closed by its peer (err
+ * says how), after the transactions that waited on it were ended: the
+ * transaction user ends what else lived on it, such as calls whose dialog
+ * used it. c is borrowed for the call.
+ */
+typedef void(sip_conn_lost_h)(struct sip_conn *c, int err, void *arg);
+void sip_stack_set_conn_lost_h(
+    struct sip_stack *s, sip_conn_lost_h *h, void *arg);
+
 /* Number of live client and server transactions. */
 unsigned sip_stack_ntrans(const struct sip_stack *s);
 

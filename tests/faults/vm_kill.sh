@@ -97,8 +97,14 @@ fi
 $CM_EXEC "$NGV" status mailboxes --config vm.conf >st.txt
 grep -Eq "^1002 +Bob Example +1 +0 " st.txt && grep -Eq "^1003 +Carol Example +$want_new +0 " st.txt &&
 	ok "status mailboxes: 1002 1 new, 1003 $want_new new" || { bad "status mailboxes"; cat st.txt >&2; }
-wait_new "$CM_LOG" "trunk CUCv11: Full Service" 15 &&
-	ok "trunk back to Full Service $(($(now_ms) - t1)) ms after the restart" || bad "trunk not back in Full Service"
+# A fast restart may come before the next OPTIONS ping saw the trunk down.
+if wait_new "$CM_LOG" "trunk CUCv11: Full Service" 15; then
+	ok "trunk back to Full Service $(($(now_ms) - t1)) ms after the restart"
+elif $CM_EXEC "$NGV" status trunks --config cm.conf | grep -q "CUCv11 (TLS): Full Service"; then
+	ok "trunk in Full Service (the restart came before a ping saw it down)"
+else
+	bad "trunk not back in Full Service"
+fi
 if [ "$want_lamp" = on ]; then
 	wait_log "$CM_LOG" "mwi: line 1003 lamp on" 20 && ok "after the restart: $(grep -o 'mwi: line 1003 lamp on.*' "$CM_LOG")" ||
 		bad "no lamp-on NOTIFY for 1003 after the restart"
