@@ -103,6 +103,8 @@ struct callmgr {
 int cm_alloc(struct callmgr **cmp, struct event_base *base, const char *path,
     struct conf_err *err);
 int cm_start(struct callmgr *cm);
+/* --check: the identities load and are valid now; why says what is not. */
+int cm_check_identities(struct cm_config *cfg, char *why, size_t whysz);
 void cm_free(struct callmgr *cm);
 time_t cm_now(void);
 /*

@@ -11,7 +11,6 @@
 #include "callmgr/cm.h"
 #include "callmgr/tftp.h"
 #include "core/log.h"
-#include "pki/show.h"
 #include "sip/enc.h"
 #include "tls/ctx.h"
 #include "tls/peer.h"
@@ -84,34 +83,21 @@ make_tls(struct callmgr *cm, SSL_CTX **sctx, SSL_CTX **cctx)
 	return 0;
 }
 
-/*
- * Every identity in ctx is within its validity period. One that has expired
- * (or is not yet valid) fails every new handshake, so a reload that brings
- * one is refused and a start warns. why says which, and since when.
- */
-static bool
-identity_current(SSL_CTX *ctx, char *why, size_t sz)
+int
+cm_check_identities(struct cm_config *cfg, char *why, size_t whysz)
 {
-	char subj[256], when[64];
-	int r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST);
+	struct callmgr tmp = {.cfg = cfg};
+	SSL_CTX *s = NULL, *c = NULL;
+	int err = make_tls(&tmp, &s, &c);
 
-	for (; r == 1; r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
-		X509 *x = SSL_CTX_get0_certificate(ctx);
-		bool old =
-		    x && X509_cmp_current_time(X509_get0_notAfter(x)) <= 0;
-		bool early =
-		    x && X509_cmp_current_time(X509_get0_notBefore(x)) >= 0;
-		if (!old && !early)
-			continue;
-		snprintf(why, sz, "%s %s %s",
-		    pki_subject_fmt(x, subj, sizeof(subj)),
-		    old ? "expired on" : "is not valid before",
-		    pki_time_fmt(
-		        old ? X509_get0_notAfter(x) : X509_get0_notBefore(x),
-		        when, sizeof(when)));
-		return false;
-	}
-	return true;
+	if (err != 0)
+		snprintf(
+		    why, whysz, "the TLS identities do not load (see above)");
+	else if (s && !tls_ctx_identities_current(s, why, whysz))
+		err = EINVAL;
+	SSL_CTX_free(s);
+	SSL_CTX_free(c);
+	return err;
 }
 
 /*
@@ -399,7 +385,7 @@ reload(struct callmgr *cm)
 		cm_config_free(ncfg);
 		return;
 	}
-	if (s && !identity_current(s, msg, sizeof(msg))) {
+	if (s && !tls_ctx_identities_current(s, msg, sizeof(msg))) {
 		log_err(
 		    "reload refused: %s; the running TLS identities stay", msg);
 		SSL_CTX_free(s);
@@ -498,7 +484,7 @@ cm_start(struct callmgr *cm)
 	if ((err = make_tls(cm, &cm->tls_server, &cm->tls_client)) != 0)
 		return err;
 	if (cm->tls_server &&
-	    !identity_current(cm->tls_server, why, sizeof(why)))
+	    !tls_ctx_identities_current(cm->tls_server, why, sizeof(why)))
 		log_warn("callmanager: %s: TLS peers will refuse it", why);
 	sip_stack_conf_default(&sc);
 	sc.user_agent = "ngvoice-callmanager";

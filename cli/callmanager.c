@@ -75,6 +75,12 @@ cli_callmanager(int argc, char **argv)
 			    conf_err_str(&err, msg, sizeof(msg)));
 			return 1;
 		}
+		char why[400];
+		if (cm_check_identities(cfg, why, sizeof(why)) != 0) {
+			fprintf(stderr, "%s: %s\n", config, why);
+			cm_config_free(cfg);
+			return 1;
+		}
 		printf("%s: valid: %zu trunk(s), %zu route pattern(s), %zu "
 		       "directory number(s), %zu voicemail pilot(s)\n",
 		    config, cfg->ntrunks, cfg->nroutes, cfg->ndns,

@@ -81,6 +81,12 @@ cli_voicemail(int argc, char **argv)
 			    conf_err_str(&err, msg, sizeof(msg)));
 			return 1;
 		}
+		char why[400];
+		if (vm_check_identities(cfg, why, sizeof(why)) != 0) {
+			fprintf(stderr, "%s: %s\n", config, why);
+			vm_config_free(cfg);
+			return 1;
+		}
 		for (size_t i = 0; i < cfg->ngroups; i++)
 			nports += cfg->groups[i].ports
 			              ? cfg->groups[i].ports->number_of_ports

@@ -14,7 +14,6 @@
 
 #include "core/log.h"
 #include "media/stream.h"
-#include "pki/show.h"
 #include "sip/enc.h"
 #include "store/store.h"
 #include "tls/ctx.h"
@@ -170,36 +169,6 @@ load_greetings(struct voicemail *vm)
 /* ---- TLS ---- */
 
 /*
- * Every identity in ctx is within its validity period. One that has expired
- * (or is not yet valid) fails every new handshake, so a reload that brings
- * one is refused and a start warns. why says which, and since when.
- */
-static bool
-identity_current(SSL_CTX *ctx, char *why, size_t sz)
-{
-	char subj[256], when[64];
-	int r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST);
-
-	for (; r == 1; r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
-		X509 *x = SSL_CTX_get0_certificate(ctx);
-		bool old =
-		    x && X509_cmp_current_time(X509_get0_notAfter(x)) <= 0;
-		bool early =
-		    x && X509_cmp_current_time(X509_get0_notBefore(x)) >= 0;
-		if (!old && !early)
-			continue;
-		snprintf(why, sz, "%s %s %s",
-		    pki_subject_fmt(x, subj, sizeof(subj)),
-		    old ? "expired on" : "is not valid before",
-		    pki_time_fmt(
-		        old ? X509_get0_notAfter(x) : X509_get0_notBefore(x),
-		        when, sizeof(when)));
-		return false;
-	}
-	return true;
-}
-
-/*
  * Contexts from [certificates] and TLS Ciphers: the tomcat and
  * tomcat-ECDSA identities, CallManager-trust, plus the call manager
  * certificates that the port groups' ITLs list.
@@ -251,6 +220,23 @@ make_tls(struct voicemail *vm, SSL_CTX **sctx, SSL_CTX **cctx)
 		}
 	}
 	return 0;
+}
+
+int
+vm_check_identities(struct vm_config *cfg, char *why, size_t whysz)
+{
+	struct voicemail tmp = {.cfg = cfg};
+	SSL_CTX *s = NULL, *c = NULL;
+	int err = make_tls(&tmp, &s, &c);
+
+	if (err != 0)
+		snprintf(
+		    why, whysz, "the TLS identities do not load (see above)");
+	else if (s && !tls_ctx_identities_current(s, why, whysz))
+		err = EINVAL;
+	SSL_CTX_free(s);
+	SSL_CTX_free(c);
+	return err;
 }
 
 int
@@ -643,7 +629,7 @@ reload(struct voicemail *vm)
 	old->certs = ncfg->certs;
 	SSL_CTX *ts = NULL, *tc = NULL;
 	if (make_tls(vm, &ts, &tc) == 0 && ts &&
-	    !identity_current(ts, msg, sizeof(msg)))
+	    !tls_ctx_identities_current(ts, msg, sizeof(msg)))
 		log_err("reload: %s; the running TLS identities stay", msg);
 	else if (vm_tls_refresh(vm) != 0)
 		log_err("reload: the TLS identities of %s do not load; the old "
@@ -787,7 +773,7 @@ vm_start(struct voicemail *vm)
 	if ((err = make_tls(vm, &vm->tls_server, &vm->tls_client)) != 0)
 		return err;
 	if (vm->tls_server &&
-	    !identity_current(vm->tls_server, why, sizeof(why)))
+	    !tls_ctx_identities_current(vm->tls_server, why, sizeof(why)))
 		log_warn("voicemail: %s: TLS peers will refuse it", why);
 	sip_stack_conf_default(&sc);
 	sc.user_agent = "ngvoice-voicemail";

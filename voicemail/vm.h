@@ -93,6 +93,8 @@ struct voicemail {
 int vm_alloc(struct voicemail **vp, struct event_base *base, const char *path,
     struct conf_err *err);
 int vm_start(struct voicemail *vm);
+/* --check: the identities load and are valid now; why says what is not. */
+int vm_check_identities(struct vm_config *cfg, char *why, size_t whysz);
 void vm_free(struct voicemail *vm);
 /* Our address for Via/Contact toward a peer of this family over proto. */
 void vm_local_addr(struct voicemail *vm, enum sip_proto proto, int family,

@@ -1,5 +1,6 @@
 /* TLS context construction on OpenSSL 3: NGE profiles, dual identities, key log. */
 #include "tls/ctx.h"
+#include "pki/show.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -206,4 +207,34 @@ tls_ssl_encrypted(SSL *ssl)
 	const SSL_CIPHER *c = ssl ? SSL_get_current_cipher(ssl) : NULL;
 
 	return c != NULL && SSL_CIPHER_get_cipher_nid(c) != NID_undef;
+}
+
+/*
+ * Every identity in ctx is within its validity period. One that has expired
+ * (or is not yet valid) fails every new handshake, so a reload that brings
+ * one is refused and a start warns. why says which, and since when.
+ */
+bool
+tls_ctx_identities_current(SSL_CTX *ctx, char *why, size_t sz)
+{
+	char subj[256], when[64];
+	int r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST);
+
+	for (; r == 1; r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
+		X509 *x = SSL_CTX_get0_certificate(ctx);
+		bool old =
+		    x && X509_cmp_current_time(X509_get0_notAfter(x)) <= 0;
+		bool early =
+		    x && X509_cmp_current_time(X509_get0_notBefore(x)) >= 0;
+		if (!old && !early)
+			continue;
+		snprintf(why, sz, "%s %s %s",
+		    pki_subject_fmt(x, subj, sizeof(subj)),
+		    old ? "expired on" : "is not valid before",
+		    pki_time_fmt(
+		        old ? X509_get0_notAfter(x) : X509_get0_notBefore(x),
+		        when, sizeof(when)));
+		return false;
+	}
+	return true;
 }

@@ -44,6 +44,14 @@ void tls_opts_default(struct tls_opts *o);
  */
 int tls_ctx_new(SSL_CTX **ctxp, bool server, const struct tls_opts *o);
 
+/*
+ * True when every identity of ctx is within its validity period. One that
+ * has expired (or is not yet valid) fails every new handshake: a reload
+ * that brings one is refused, a start warns. why says which, and since
+ * when ("CN=cucm.example.com expired on 2026-11-27 06:00:00 UTC").
+ */
+bool tls_ctx_identities_current(SSL_CTX *ctx, char *why, size_t sz);
+
 /* False for a session whose suite does not encrypt (NULL-SHA). */
 bool tls_ssl_encrypted(SSL *ssl);
 
