@@ -411,8 +411,8 @@ stored_load(struct stored *s, const char *dir, const char *pg,
 	}
 	if (itl_parse(&f, s->data, s->len, &ie) != 0 ||
 	    itl_verify(f, NULL, &v, &ie) != 0) {
-		snprintf(
-		    why, whysz, "%s: offset %zu: %s", ip, ie.offset, ie.msg);
+		snprintf(why, whysz, "%.1024s: offset %zu: %.512s", ip,
+		    ie.offset, ie.msg);
 		itl_free(f);
 		stored_free(s);
 		return EBADMSG;
