@@ -311,9 +311,9 @@ check_signer(const struct vm_itl_fetch *ft, const struct itl_file *f,
 		    ie.msg);
 	else if (ft->prev.data)
 		snprintf(why, whysz,
-		    "signed by %s serial %s, which is neither the signer of "
-		    "the stored ITL (%s serial %s) nor a certificate it "
-		    "lists%s: refused, the stored ITL stays",
+		    "signed by %.300s serial %.80s, which is neither the "
+		    "signer of the stored ITL (%.300s serial %.80s) nor a "
+		    "certificate it lists%s: refused, the stored ITL stays",
 		    hdr, serial, ft->prev.m.signer, ft->prev.m.signer_serial,
 		    ft->pinned ? ", nor the configured signer" : "");
 	else
@@ -403,8 +403,8 @@ stored_load(struct stored *s, const char *dir, const char *pg,
 	sha256_hex(s->data, s->len, sum);
 	if (s->m.sha256[0] && strcmp(sum, s->m.sha256) != 0) {
 		snprintf(why, whysz,
-		    "%s: SHA-256 %s differs from %s in its .meta: the stored "
-		    "ITL is damaged",
+		    "%.1024s: SHA-256 %s differs from %.64s in its .meta: the "
+		    "stored ITL is damaged",
 		    ip, sum, s->m.sha256);
 		stored_free(s);
 		return EBADMSG;
@@ -452,7 +452,7 @@ store(const char *dir, const char *pg, const void *data, size_t len,
 	if (pki_dir_make(dir, 0700, &e) != 0 ||
 	    itl_write_file(ip, data, len, &e) != 0 ||
 	    meta_write(mp, m, &e) != 0) {
-		snprintf(why, whysz, "the ITL cannot be stored: %s", e.msg);
+		snprintf(why, whysz, "the ITL cannot be stored: %.600s", e.msg);
 		return EIO;
 	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY)) >= 0) {
