@@ -58,6 +58,12 @@ struct sip_conn {
 	bool close_after_flush;
 	char *tls_name; /* outgoing TLS: the server name it was verified
 			       for; NULL for incoming or unchecked */
+	/*
+	 * The whole handshake must finish in tls_handshake_s: the read
+	 * timeout alone restarts with every byte, which a peer sending one
+	 * byte a second would use to hold the connection for ever.
+	 */
+	struct event *hs_deadline;
 };
 
 struct sip_tp {
@@ -180,6 +186,10 @@ sip_conn_close(struct sip_conn *c)
 	list_del(&c->le);
 	list_del(&c->hle);
 	c->tp->st.conns--;
+	if (c->hs_deadline) {
+		event_free(c->hs_deadline);
+		c->hs_deadline = NULL;
+	}
 	if (c->bev) {
 		if (c->proto == SIP_PROTO_TLS) {
 			SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
@@ -252,6 +262,23 @@ conn_set_timeout(struct sip_conn *c, unsigned secs)
 }
 
 /* Creates a connection object around bev, registered in the table. */
+static void
+hs_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct sip_conn *c = arg;
+	char a[SA_FMT_MAX];
+
+	(void)fd;
+	(void)what;
+	if (c->established || c->closed)
+		return;
+	log_msg(LOG_INFO,
+	    "sip TLS %s: handshake not finished in %u s (a silent or slow "
+	    "peer), closed",
+	    sa_fmt(&c->peer, a, sizeof(a)), c->tp->conf.tls_handshake_s);
+	conn_fail(c, ETIMEDOUT);
+}
+
 static struct sip_conn *
 conn_new(struct sip_tp *tp, enum sip_proto proto, const struct sa *peer,
     struct bufferevent *bev, bool outgoing)
@@ -274,6 +301,10 @@ conn_new(struct sip_tp *tp, enum sip_proto proto, const struct sa *peer,
 	if (proto == SIP_PROTO_TLS) {
 		bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
 		conn_set_timeout(c, tp->conf.tls_handshake_s);
+		struct timeval tv = {.tv_sec = tp->conf.tls_handshake_s};
+		c->hs_deadline = evtimer_new(tp->base, hs_deadline_cb, c);
+		if (c->hs_deadline)
+			evtimer_add(c->hs_deadline, &tv);
 	} else {
 		c->established = !outgoing;
 		conn_set_timeout(c, tp->conf.idle_timeout_s);
@@ -329,6 +360,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	(void)bev;
 	if (what & BEV_EVENT_CONNECTED) {
 		c->established = true;
+		if (c->hs_deadline) {
+			event_free(c->hs_deadline);
+			c->hs_deadline = NULL;
+		}
 		if (c->proto == SIP_PROTO_TLS && conn_tls_established(c) != 0) {
 			conn_fail(c, EPROTO);
 			return;
