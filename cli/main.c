@@ -32,7 +32,7 @@ usage(FILE *f)
 	           "ngvoice: a secure (NGE) SIP call manager and voicemail "
 	           "server.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nRun 'ngvoice <command> --help' for the options of one "
 	           "command.\n");
 }

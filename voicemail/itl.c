@@ -311,8 +311,8 @@ check_signer(const struct vm_itl_fetch *ft, const struct itl_file *f,
 		    ie.msg);
 	else if (ft->prev.data)
 		snprintf(why, whysz,
-		    "signed by %.300s serial %.80s, which is neither the "
-		    "signer of the stored ITL (%.300s serial %.80s) nor a "
+		    "signed by %.200s serial %.64s, which is neither the "
+		    "signer of the stored ITL (%.200s serial %.64s) nor a "
 		    "certificate it lists%s: refused, the stored ITL stays",
 		    hdr, serial, ft->prev.m.signer, ft->prev.m.signer_serial,
 		    ft->pinned ? ", nor the configured signer" : "");
