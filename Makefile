@@ -1,6 +1,6 @@
 # ngvoice: top-level entry points. CMake does the building; this file only
 # strings the steps together so one command does each job.
-.PHONY: all deps build lab check faults fuzz bench bench-smoke format clean
+.PHONY: all deps build lab check faults soak fuzz bench bench-smoke format clean
 
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
@@ -33,6 +33,15 @@ faults: deps
 	cmake -S . -B build-faults -DCMAKE_BUILD_TYPE=Debug -DNGV_SANITIZE=ON >/dev/null
 	cmake --build build-faults --target ngvoice ngv_prompts ngv-wavcorr -j$(JOBS)
 	bash tests/faults/run.sh build-faults
+
+# The soak (docs/reliability.md): SOAK_MINUTES (30) of mixed load on the
+# ASan/LSan build; prints the memory curve.
+SOAK_MINUTES ?= 30
+soak: deps
+	cmake -S . -B build-faults -DCMAKE_BUILD_TYPE=Debug -DNGV_SANITIZE=ON >/dev/null
+	cmake --build build-faults --target ngvoice ngv_prompts ngv-wavcorr -j$(JOBS)
+	SOAK_MINUTES=$(SOAK_MINUTES) FAULT_TIMEOUT=$$(( $(SOAK_MINUTES) * 60 + 300 )) \
+		bash tests/faults/run.sh build-faults soak
 
 # libFuzzer targets, built with clang, each run for FUZZ_SECONDS.
 fuzz: deps
