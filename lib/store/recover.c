@@ -156,7 +156,7 @@ recover_part(
 	uint32_t ms;
 	int fd, e, me;
 
-	snprintf(file, sizeof(file), "%s.wav", uuid);
+	snprintf(file, sizeof(file), "%.58s.wav", uuid);
 	if (snprintf(part, sizeof(part), "%s/%s.wav.part", mbxdir, uuid) >=
 	        (int)sizeof(part) ||
 	    snprintf(wav, sizeof(wav), "%s/%s", mbxdir, file) >=
@@ -239,7 +239,7 @@ recover_wav(
 	int64_t id = 0; /* recover_insert() sets it when it returns 0 */
 	int rc, fd, e;
 
-	snprintf(file, sizeof(file), "%s.wav", uuid);
+	snprintf(file, sizeof(file), "%.58s.wav", uuid);
 	s = store_stmt(st, ST_MSG_BY_FILE);
 	sqlite3_bind_text(s, 1, mbx, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, file, -1, SQLITE_STATIC);
