@@ -10,6 +10,7 @@
 
 #include "callmgr/cm.h"
 #include "callmgr/tftp.h"
+#include "core/ctl.h"
 #include "core/log.h"
 #include "sip/enc.h"
 #include "tls/ctx.h"
@@ -517,16 +518,9 @@ cm_start(struct callmgr *cm)
 			return err;
 		}
 	}
-	if (e->pid_file) {
-		FILE *pf = fopen(e->pid_file, "w");
-		if (pf == NULL) {
-			log_err("callmanager: cannot write pid_file %s: %s",
-			    e->pid_file, strerror(errno));
-			return errno;
-		}
-		fprintf(pf, "%ld\n", (long)getpid());
-		fclose(pf);
-	}
+	if (e->pid_file &&
+	    (err = ctl_pidfile_write(e->pid_file, "callmanager")) != 0)
+		return err;
 	char u[SA_FMT_MAX], t[SA_FMT_MAX];
 	log_info("callmanager %s: SIP on %s (UDP, TCP)%s%s, TLS Ciphers \"%s\"",
 	    e->host_name, sa_fmt(&cm->sip_addr, u, sizeof(u)),

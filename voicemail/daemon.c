@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/ctl.h"
 #include "core/log.h"
 #include "media/stream.h"
 #include "sip/enc.h"
@@ -797,16 +798,9 @@ vm_start(struct voicemail *vm)
 		return err;
 	}
 	vm->rtp_addr = mo.local;
-	if (ge->pid_file) {
-		FILE *pf = fopen(ge->pid_file, "w");
-		if (pf == NULL) {
-			log_err("voicemail: cannot write pid_file %s: %s",
-			    ge->pid_file, strerror(errno));
-			return errno;
-		}
-		fprintf(pf, "%ld\n", (long)getpid());
-		fclose(pf);
-	}
+	if (ge->pid_file &&
+	    (err = ctl_pidfile_write(ge->pid_file, "voicemail")) != 0)
+		return err;
 	if ((err = vm_control_start(vm)) != 0 || (err = vm_mwi_start(vm)) != 0)
 		return err;
 	vm->sig_hup = evsignal_new(vm->base, SIGHUP, signal_cb, vm);

@@ -151,3 +151,19 @@ ctl_close(struct ctl *c)
 	free(c->path);
 	free(c);
 }
+
+int
+ctl_pidfile_write(const char *path, const char *who)
+{
+	FILE *pf = fopen(path, "w");
+	int err;
+
+	if (pf == NULL) {
+		err = errno;
+		log_err("%s: cannot write pid_file %s: %s", who, path,
+		    strerror(err));
+		return err;
+	}
+	fprintf(pf, "%ld\n", (long)getpid());
+	return fclose(pf) == 0 ? 0 : EIO;
+}

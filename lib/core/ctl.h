@@ -19,6 +19,12 @@ int ctl_listen(struct ctl **cp, struct event_base *base, const char *path,
 /* Stops listening and removes the socket file. NULL is fine. */
 void ctl_close(struct ctl *c);
 
+/*
+ * Writes this process's id to path (for `ngvoice reload`). Returns 0, or an
+ * errno value after logging "WHO: cannot write pid_file PATH: why".
+ */
+int ctl_pidfile_write(const char *path, const char *who);
+
 /* Appends s as a JSON string (quoted, escaped). */
 void buf_json_str(struct buf *b, const char *s);
 
