@@ -8,7 +8,7 @@ pkgs=(
 	libssl-dev libevent-dev libsqlite3-dev libcmocka-dev
 	clang libclang-rt-14-dev clang-format clang-tidy cppcheck
 	sip-tester openssl baresip-core
-	libsrtp2-dev espeak-ng sox sqlite3 python3-cryptography linphone-cli stunnel4
+	libsrtp2-dev espeak-ng sox sqlite3 python3-cryptography linphone-cli stunnel4 time
 )
 
 missing=()

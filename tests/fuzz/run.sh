@@ -8,7 +8,8 @@
 # tests/fuzz/corpus/<name>/ under BUILD_DIR/fuzz-run/, so the checked-in corpus
 # never grows; crash inputs land in BUILD_DIR/fuzz-run/<target>/artifacts/.
 # Targets run side by side when there are enough cores (FUZZ_PARALLEL=0 runs
-# them one after the other). Exits non-zero when any target finds a crash, a
+# them one after the other; FUZZ_JOBS=N runs them N at a time). The table at
+# the end gives each target's wall and CPU seconds. Exits non-zero when any target finds a crash, a
 # leak, a timeout or a broken invariant.
 set -uo pipefail
 
@@ -29,6 +30,7 @@ done
 
 ncpu=$(nproc 2>/dev/null || echo 1)
 parallel=${FUZZ_PARALLEL:-$([ "$ncpu" -ge "${#targets[@]}" ] && echo 1 || echo 0)}
+jobs=${FUZZ_JOBS:-$([ "$parallel" = 1 ] && echo "${#targets[@]}" || echo 1)}
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
@@ -45,7 +47,8 @@ run_one() {
 	if [ -f "$here/$short.dict" ]; then
 		dict=(-dict="$here/$short.dict")
 	fi
-	"$bindir/$name" -max_len=8192 -max_total_time="$secs" -timeout=10 \
+	/usr/bin/time -o "$dir/cpu" -f '%U %S' \
+		"$bindir/$name" -max_len=8192 -max_total_time="$secs" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$dir/artifacts/" "${dict[@]}" \
 		"$dir/corpus" >"$dir/log" 2>&1
@@ -59,27 +62,23 @@ for t in "${targets[@]}"; do
 done
 
 mkdir -p "$rundir"
-echo "fuzz: ${targets[*]} for ${secs}s each$([ "$parallel" = 1 ] && echo ", in parallel")"
+echo "fuzz: ${targets[*]} for ${secs}s each, $jobs at a time"
 declare -A rc
-if [ "$parallel" = 1 ]; then
-	declare -A pid
-	for t in "${targets[@]}"; do
+declare -A pid
+for ((i = 0; i < ${#targets[@]}; i += jobs)); do
+	batch=("${targets[@]:i:jobs}")
+	for t in "${batch[@]}"; do
 		run_one "$t" &
 		pid[$t]=$!
 	done
-	for t in "${targets[@]}"; do
+	for t in "${batch[@]}"; do
 		wait "${pid[$t]}"
 		rc[$t]=$?
 	done
-else
-	for t in "${targets[@]}"; do
-		run_one "$t"
-		rc[$t]=$?
-	done
-fi
+done
 
 status=0
-printf '%-10s %8s %12s %10s %8s %8s  %s\n' target seconds execs exec/s cov corpus result
+printf '%-12s %8s %8s %12s %10s %8s %8s  %s\n' target seconds cpu-s execs exec/s cov corpus result
 for t in "${targets[@]}"; do
 	log="$rundir/$t/log"
 	stat() { sed -n "s/^stat::$1: *//p" "$log" | tail -n 1; }
@@ -88,13 +87,14 @@ for t in "${targets[@]}"; do
 	took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -n 1 |
 		awk '{print $5}')
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | awk '{print $2}')
+	cpu=$(awk '{ printf "%d", $1 + $2 }' "$rundir/$t/cpu" 2>/dev/null)
 	ncorp=$(find "$rundir/$t/corpus" -type f | wc -l)
 	result=ok
 	if [ "${rc[$t]}" -ne 0 ] || [ -n "$(ls -A "$rundir/$t/artifacts")" ]; then
 		result="FAILED (rc ${rc[$t]})"
 		status=1
 	fi
-	printf '%-10s %8s %12s %10s %8s %8s  %s\n' "$t" "${took:--}" \
+	printf '%-12s %8s %8s %12s %10s %8s %8s  %s\n' "$t" "${took:--}" "${cpu:--}" \
 		"${execs:--}" "${speed:--}" "${cov:--}" "$ncorp" "$result"
 done
 if [ $status -ne 0 ]; then
