@@ -20,6 +20,15 @@ void log_msg(enum log_level lvl, const char *fmt, ...)
 			log_msg(LOG_DEBUG, __VA_ARGS__);                       \
 	} while (0)
 
+/* From here on, lines written by the thread that calls this (the one running
+ * base) go out together at the end of each turn of the loop: one write(2)
+ * per turn instead of one per line. log_batch_stop() writes what is left
+ * and goes back to a write(2) per line; call it before freeing base.
+ * Returns -1 when out of memory (lines are then written one by one). */
+struct event_base;
+int log_batch_start(struct event_base *base);
+void log_batch_stop(void);
+
 /* Drains the OpenSSL error queue into one line prefixed by what. */
 void log_openssl(enum log_level lvl, const char *what);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <event2/event.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,11 @@ struct sip_stack {
 	struct list sbuckets[TRANS_BUCKETS]; /* server transactions */
 	struct list accepted; /* INVITE server transactions in S_ACCEPTED */
 	unsigned ntrans;
-	struct sip_msg scratch; /* reparse of stored requests */
+	/* reparse of a server transaction's stored request; scratch_of says
+	 * whose request scratch holds, so that replying twice parses once */
+	struct sip_msg scratch;
+	const struct sip_strans *scratch_of;
+	struct sip_msg cscratch; /* client side: requests sent, ACK, CANCEL */
 	sip_conn_lost_h *losth;
 	void *lostarg;
 };
@@ -52,7 +57,6 @@ struct sip_ctrans {
 	struct sip_stack *s;
 	struct list hle;
 	uint32_t hash; /* of key: compared before the key itself */
-	char key[KEY_MAX];
 	bool invite;
 	enum cstate state;
 	enum sip_proto proto;
@@ -71,6 +75,8 @@ struct sip_ctrans {
 	bool cancel_wanted;
 	bool cancel_sent;
 	int failed; /* transport error to report (stack_conn_close_h) */
+	char key[]; /* exactly as long as it is: most of what a transaction
+	             * keeps for 32 s after a 2xx (Timer M) */
 };
 
 struct sip_strans {
@@ -78,10 +84,11 @@ struct sip_strans {
 	struct list hle;
 	struct list ale; /* in s->accepted */
 	uint32_t hash;   /* of key */
-	char key[KEY_MAX];
+	const char *key; /* in tail */
 	bool invite;
 	enum sstate state;
 	struct sip_rx rx; /* rx.conn referenced; peer_cert not kept */
+	struct sa rdst;   /* where responses go (send_response) */
 	char *req;        /* reparsed framed as it came (datagram/stream) */
 	size_t reqlen;
 	char *resp; /* last response sent */
@@ -93,9 +100,12 @@ struct sip_strans {
 	struct event *tmr_main; /* Timer H / I / J / L */
 	unsigned retx_ms;
 	/* for matching the ACK of a 2xx, which carries a new branch */
-	char callid[256];
-	char ftag[128];
+	const char *callid; /* in tail */
+	const char *ftag;   /* in tail */
 	uint32_t cseq;
+	/* key, Call-ID and From tag, each as long as it is: what an INVITE
+	 * transaction keeps for 32 s after its 2xx (Timer L) besides this */
+	char tail[];
 };
 
 void
@@ -132,6 +142,46 @@ timer_arm(struct event *ev, unsigned ms)
 	evtimer_add(ev, &tv);
 }
 
+/* Tokens (tags, branches, Call-IDs) draw on a pool of random bytes refilled
+ * 1 kB at a time: one RAND_bytes call (and the getpid() OpenSSL makes in each
+ * for fork safety) per ~40 tokens instead of one per token. The bytes are
+ * not secret (they go out in headers); a child of fork() empties its pool so
+ * it never repeats its parent's tokens. */
+static _Thread_local struct {
+	unsigned char b[1024];
+	size_t left;
+} tok_pool;
+
+static void
+tok_pool_fork_child(void)
+{
+	tok_pool.left = 0;
+}
+
+static void
+tok_pool_atfork(void)
+{
+	(void)pthread_atfork(NULL, NULL, tok_pool_fork_child);
+}
+
+static void
+tok_pool_take(unsigned char *out, size_t n)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	if (n > tok_pool.left) {
+		(void)pthread_once(&once, tok_pool_atfork);
+		if (secure_random(tok_pool.b, sizeof(tok_pool.b)) != 0) {
+			/* RAND_bytes does not fail once seeded; keep output
+			 * defined. */
+			memset(tok_pool.b, 0, sizeof(tok_pool.b));
+		}
+		tok_pool.left = sizeof(tok_pool.b);
+	}
+	memcpy(out, tok_pool.b + sizeof(tok_pool.b) - tok_pool.left, n);
+	tok_pool.left -= n;
+}
+
 void
 sip_token_new(char *out, size_t n)
 {
@@ -143,10 +193,7 @@ sip_token_new(char *out, size_t n)
 		return;
 	if (n - 1 > sizeof(rnd))
 		n = sizeof(rnd) + 1;
-	if (secure_random(rnd, n - 1) != 0) {
-		/* RAND_bytes does not fail once seeded; keep output defined. */
-		memset(rnd, 0, sizeof(rnd));
-	}
+	tok_pool_take(rnd, n - 1);
 	for (size_t i = 0; i + 1 < n; i++)
 		out[i] = alphabet[rnd[i] % (sizeof(alphabet) - 1)];
 	out[n - 1] = '\0';
@@ -159,12 +206,48 @@ sip_branch_new(char out[32])
 	sip_token_new(out + 7, 23);
 }
 
-/* Key of a client transaction: branch and CSeq method (RFC 3261 17.1.3). */
+/* Keys are built with memcpy, not printf (several per message), and cut
+ * at KEY_MAX - 1 like snprintf would. */
+struct keyb {
+	char *p;
+	size_t n;
+};
+
 static void
+kput(struct keyb *k, const char *p, size_t n)
+{
+	if (n > KEY_MAX - 1 - k->n)
+		n = KEY_MAX - 1 - k->n;
+	if (n)
+		memcpy(k->p + k->n, p, n);
+	k->n += n;
+	k->p[k->n] = '\0';
+}
+
+static void
+kput_slice(struct keyb *k, struct slice s)
+{
+	kput(k, s.p, s.n);
+}
+
+static void
+kput_str(struct keyb *k, const char *s)
+{
+	kput(k, s, strlen(s));
+}
+
+/* Key of a client transaction: branch and CSeq method (RFC 3261 17.1.3);
+ * returns its length. */
+static size_t
 ckey(char *key, struct slice branch, struct slice method)
 {
-	snprintf(key, KEY_MAX, "c|%.*s|%.*s", (int)branch.n, branch.p,
-	    (int)method.n, method.p);
+	struct keyb k = {key, 0};
+
+	kput(&k, "c|", 2);
+	kput_slice(&k, branch);
+	kput(&k, "|", 1);
+	kput_slice(&k, method);
+	return k.n;
 }
 
 /*
@@ -173,15 +256,16 @@ ckey(char *key, struct slice branch, struct slice method)
  * The transport and source address are part of it too: a retransmission
  * comes from where the request came from, and two peers that happen to use
  * the same branch and sent-by (RFC 4475 messages do) must not answer for
- * each other's transactions, nor hijack them.
+ * each other's transactions, nor hijack them. Returns its length.
  */
-static void
+static size_t
 skey(char *key, const struct sip_msg *m, const struct sip_rx *rx,
     const char *method_override)
 {
 	struct slice method =
 	    method_override ? slice_cstr(method_override) : m->method;
 	char src[SA_FMT_MAX];
+	struct keyb k = {key, 0};
 
 	if (sip_method_eq(method, "ACK"))
 		method = SLICE_LIT("INVITE");
@@ -194,18 +278,35 @@ skey(char *key, const struct sip_msg *m, const struct sip_rx *rx,
 	else
 		sa_fmt(&rx->peer, src, sizeof(src));
 	if (m->via.branch.n > 7 && memcmp(m->via.branch.p, "z9hG4bK", 7) == 0) {
-		snprintf(key, KEY_MAX, "s|%s|%s|%.*s|%.*s|%.*s",
-		    sip_proto_name(rx->proto), src, (int)m->via.branch.n,
-		    m->via.branch.p, (int)m->via.sentby.n, m->via.sentby.p,
-		    (int)method.n, method.p);
+		kput(&k, "s|", 2);
+		kput_str(&k, sip_proto_name(rx->proto));
+		kput(&k, "|", 1);
+		kput_str(&k, src);
+		kput(&k, "|", 1);
+		kput_slice(&k, m->via.branch);
+		kput(&k, "|", 1);
+		kput_slice(&k, m->via.sentby);
 	} else {
-		snprintf(key, KEY_MAX,
-		    "s2543|%s|%s|%.*s|%u|%.*s|%.*s|%.*s|%.*s",
-		    sip_proto_name(rx->proto), src, (int)m->callid.n,
-		    m->callid.p, m->cseq.num, (int)m->from.tag.n, m->from.tag.p,
-		    (int)m->ruri_s.n, m->ruri_s.p, (int)m->via.raw.n,
-		    m->via.raw.p, (int)method.n, method.p);
+		char num[16];
+		int nn = snprintf(num, sizeof(num), "%u", m->cseq.num);
+		kput(&k, "s2543|", 6);
+		kput_str(&k, sip_proto_name(rx->proto));
+		kput(&k, "|", 1);
+		kput_str(&k, src);
+		kput(&k, "|", 1);
+		kput_slice(&k, m->callid);
+		kput(&k, "|", 1);
+		kput(&k, num, (size_t)nn);
+		kput(&k, "|", 1);
+		kput_slice(&k, m->from.tag);
+		kput(&k, "|", 1);
+		kput_slice(&k, m->ruri_s);
+		kput(&k, "|", 1);
+		kput_slice(&k, m->via.raw);
 	}
+	kput(&k, "|", 1);
+	kput_slice(&k, method);
+	return k.n;
 }
 
 /* ---------------------------------------------------------------- client */
@@ -317,7 +418,7 @@ static int
 build_from_invite(struct sip_stack *s, const char *req, size_t reqlen,
     const char *method, const struct sip_msg *resp, struct buf *b)
 {
-	struct sip_msg *m = &s->scratch;
+	struct sip_msg *m = &s->cscratch;
 	struct sip_perr err;
 	const struct sip_hdr *h;
 
@@ -368,6 +469,17 @@ cancel_resp_h(int err, const struct sip_msg *resp, void *arg)
 		log_info("sip: CANCEL answered %u", resp->scode);
 }
 
+/* A final response ends every use of the request (retransmission, CANCEL,
+ * the ACK of a non-2xx is built by then): the transaction lives on for its
+ * timers without it. */
+static void
+ctrans_drop_request(struct sip_ctrans *ct)
+{
+	free(ct->req);
+	ct->req = NULL;
+	ct->reqlen = 0;
+}
+
 static void
 ctrans_on_response(struct sip_ctrans *ct, const struct sip_msg *m)
 {
@@ -390,6 +502,7 @@ ctrans_on_response(struct sip_ctrans *ct, const struct sip_msg *m)
 			} else if (code < 300) {
 				ct->state = C_ACCEPTED;
 				evtimer_del(ct->tmr_retx);
+				ctrans_drop_request(ct);
 				timer_arm(
 				    ct->tmr_main, 64 * t->t1); /* Timer M */
 				ctrans_report(ct, 0, m);
@@ -407,6 +520,7 @@ ctrans_on_response(struct sip_ctrans *ct, const struct sip_msg *m)
 				} else {
 					buf_free(&b);
 				}
+				ctrans_drop_request(ct);
 				/* Timer D: at least 32 s over UDP, 0 on streams. */
 				timer_arm(ct->tmr_main,
 				    udp ? (64 * t->t1 > 32000 ? 64 * t->t1
@@ -439,6 +553,7 @@ ctrans_on_response(struct sip_ctrans *ct, const struct sip_msg *m)
 		} else {
 			ct->state = C_COMPLETED;
 			evtimer_del(ct->tmr_retx);
+			ctrans_drop_request(ct);
 			/* Timer K: T4 over UDP, 0 over streams. */
 			timer_arm(ct->tmr_main, udp ? t->t4 : 0);
 			ctrans_report(ct, 0, m);
@@ -456,9 +571,11 @@ sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *s,
     struct sip_conn *conn, const void *req, size_t len, sip_resp_h *resph,
     void *arg)
 {
-	struct sip_msg *m = &s->scratch;
+	struct sip_msg *m = &s->cscratch;
 	struct sip_perr perr;
 	struct sip_ctrans *ct;
+	char key[KEY_MAX];
+	size_t keylen;
 	int err;
 
 	if (ctp == NULL || s == NULL || req == NULL ||
@@ -467,11 +584,12 @@ sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *s,
 	if (sip_msg_parse(m, req, len, true, &s->conf.tp.lim, &perr) != 0 ||
 	    !m->req || sip_method_eq(m->method, "ACK") || m->via.branch.n == 0)
 		return EINVAL;
-	ct = calloc(1, sizeof(*ct));
+	keylen = ckey(key, m->via.branch, m->method);
+	ct = calloc(1, sizeof(*ct) + keylen + 1);
 	if (ct == NULL)
 		return ENOMEM;
 	ct->s = s;
-	ckey(ct->key, m->via.branch, m->method);
+	memcpy(ct->key, key, keylen + 1);
 	ct->invite = sip_method_eq(m->method, "INVITE");
 	ct->state = ct->invite ? C_CALLING : C_TRYING;
 	ct->proto = proto;
@@ -546,6 +664,8 @@ sip_ctrans_conn(const struct sip_ctrans *ct)
 static void
 strans_destroy(struct sip_strans *st)
 {
+	if (st->s->scratch_of == st)
+		st->s->scratch_of = NULL;
 	list_del(&st->hle);
 	list_del(&st->ale);
 	event_free(st->tmr_retx);
@@ -577,9 +697,9 @@ strans_find(struct sip_stack *s, const char *key)
  * connection while it is open; otherwise to the source address with the
  * port the Via names (or the source port with rport or symmetric mode).
  */
-static int
-send_response(struct sip_stack *s, const struct sip_rx *rx,
-    const struct sip_msg *req, const void *p, size_t n)
+static void
+response_dst(const struct sip_stack *s, const struct sip_rx *rx,
+    const struct sip_msg *req, struct sa *out)
 {
 	struct sa dst = rx->peer;
 	/*
@@ -593,22 +713,61 @@ send_response(struct sip_stack *s, const struct sip_rx *rx,
 		sa_set_port(&dst,
 		    req->via.port ? req->via.port
 		                  : (rx->proto == SIP_PROTO_TLS ? 5061 : 5060));
+	*out = dst;
+}
+
+static int
+send_response(struct sip_stack *s, const struct sip_rx *rx,
+    const struct sip_msg *req, const void *p, size_t n)
+{
+	struct sa dst;
+
+	response_dst(s, rx, req, &dst);
 	return sip_tp_send(s->tp, rx->proto, &dst, rx->conn, NULL, p, n, NULL);
+}
+
+/* Once nothing can be resent any more (2xx over a stream, ACK received),
+ * the transaction lives on for its timer with its key alone. */
+static void
+strans_drop_messages(struct sip_strans *st)
+{
+	if (st->s->scratch_of == st)
+		st->s->scratch_of = NULL;
+	free(st->req);
+	st->req = NULL;
+	st->reqlen = 0;
+	free(st->resp);
+	st->resp = NULL;
+	st->resplen = 0;
+}
+
+/* The stored request, parsed (NULL once dropped): parsed again only when
+ * another transaction's request took the scratch message since. */
+static const struct sip_msg *
+strans_msg(const struct sip_strans *st)
+{
+	struct sip_stack *s = st->s;
+	struct sip_perr perr;
+
+	if (st->req == NULL)
+		return NULL;
+	if (s->scratch_of == st)
+		return &s->scratch;
+	s->scratch_of = NULL;
+	if (sip_msg_parse(&s->scratch, st->req, st->reqlen,
+	        sip_proto_stream(st->rx.proto), &s->conf.tp.lim, &perr) != 0)
+		return NULL;
+	s->scratch_of = st;
+	return &s->scratch;
 }
 
 static int
 strans_resend(struct sip_strans *st)
 {
-	struct sip_msg *m = &st->s->scratch;
-	struct sip_perr perr;
-
 	if (st->resp == NULL)
 		return 0;
-	if (sip_msg_parse(m, st->req, st->reqlen,
-	        sip_proto_stream(st->rx.proto), &st->s->conf.tp.lim,
-	        &perr) != 0)
-		return EINVAL;
-	return send_response(st->s, &st->rx, m, st->resp, st->resplen);
+	return sip_tp_send(st->s->tp, st->rx.proto, &st->rdst, st->rx.conn,
+	    NULL, st->resp, st->resplen, NULL);
 }
 
 static void
@@ -652,27 +811,37 @@ sip_strans_alloc(struct sip_strans **stp, struct sip_stack *s,
     void *arg)
 {
 	struct sip_strans *st;
+	char key[KEY_MAX];
+	size_t keylen;
 
 	if (stp == NULL || s == NULL || m == NULL || rx == NULL || !m->req ||
 	    sip_method_eq(m->method, "ACK"))
 		return EINVAL;
-	st = calloc(1, sizeof(*st));
+	keylen = skey(key, m, rx, NULL);
+	st = calloc(
+	    1, sizeof(*st) + keylen + 1 + m->callid.n + 1 + m->from.tag.n + 1);
 	if (st == NULL)
 		return ENOMEM;
 	st->s = s;
-	skey(st->key, m, rx, NULL);
+	memcpy(st->tail, key, keylen + 1);
+	st->key = st->tail;
+	st->callid = st->tail + keylen + 1;
+	if (m->callid.n)
+		memcpy((char *)st->callid, m->callid.p, m->callid.n);
+	st->ftag = st->callid + m->callid.n + 1;
+	if (m->from.tag.n)
+		memcpy((char *)st->ftag, m->from.tag.p, m->from.tag.n);
 	st->invite = sip_method_eq(m->method, "INVITE");
 	st->state = st->invite ? S_PROCEEDING : S_TRYING;
 	st->rx = *rx;
 	st->rx.peer_cert = NULL;
 	st->rx.conn = sip_conn_ref(rx->conn);
+	response_dst(s, rx, m, &st->rdst);
 	st->req = malloc(m->len);
 	st->reqlen = m->len;
 	st->cancelh = cancelh;
 	st->arg = arg;
 	st->cseq = m->cseq.num;
-	slice_strlcpy(st->callid, sizeof(st->callid), m->callid);
-	slice_strlcpy(st->ftag, sizeof(st->ftag), m->from.tag);
 	st->tmr_retx = evtimer_new(s->base, strans_retx_cb, st);
 	st->tmr_main = evtimer_new(s->base, strans_main_cb, st);
 	list_init(&st->hle);
@@ -687,15 +856,10 @@ sip_strans_alloc(struct sip_strans **stp, struct sip_stack *s,
 	list_add_tail(hash_bucket(s->sbuckets, st->hash), &st->hle);
 	if (st->invite) {
 		/* RFC 3261 17.2.1: stop the INVITE retransmissions at once. */
-		struct sip_msg *sm = &s->scratch;
-		struct sip_perr perr;
 		char mem[2048];
 		struct buf b;
 		buf_init_fixed(&b, mem, sizeof(mem));
-		if (sip_msg_parse(sm, st->req, st->reqlen,
-		        sip_proto_stream(st->rx.proto), &s->conf.tp.lim,
-		        &perr) == 0 &&
-		    sip_enc_reply(&b, sm, 100, NULL, SLICE_NULL, SLICE_NULL,
+		if (sip_enc_reply(&b, m, 100, NULL, SLICE_NULL, SLICE_NULL,
 		        SLICE_NULL, SLICE_NULL) == 0)
 			sip_strans_reply_raw(st, 100, b.p, b.len);
 	}
@@ -735,6 +899,10 @@ sip_strans_reply_raw(
 		if (udp) {
 			st->retx_ms = t->t1;
 			timer_arm(st->tmr_retx, st->retx_ms);
+		} else {
+			/* RFC 6026 7.1: a retransmitted INVITE is absorbed;
+			 * over a stream nothing is resent. */
+			strans_drop_messages(st);
 		}
 		timer_arm(st->tmr_main, 64 * t->t1); /* Timer L */
 	} else if (st->invite) {
@@ -756,16 +924,13 @@ sip_strans_reply(struct sip_strans *st, uint16_t code, const char *reason,
     struct slice to_tag, struct slice extra, struct slice ctype,
     struct slice body)
 {
-	struct sip_msg *m = &st->s->scratch;
-	struct sip_perr perr;
+	const struct sip_msg *m;
 	struct buf b;
 	int err;
 
 	if (st->state != S_TRYING && st->state != S_PROCEEDING)
 		return EPROTO;
-	if (sip_msg_parse(m, st->req, st->reqlen,
-	        sip_proto_stream(st->rx.proto), &st->s->conf.tp.lim,
-	        &perr) != 0)
+	if ((m = strans_msg(st)) == NULL)
 		return EINVAL;
 	buf_init(&b);
 	if (st->s->conf.user_agent) {
@@ -792,14 +957,8 @@ sip_strans_reply(struct sip_strans *st, uint16_t code, const char *reason,
 const struct sip_msg *
 sip_strans_request(const struct sip_strans *st)
 {
-	struct sip_msg *m = &st->s->scratch;
-	struct sip_perr perr;
-
-	if (sip_msg_parse(m, st->req, st->reqlen,
-	        sip_proto_stream(st->rx.proto), &st->s->conf.tp.lim,
-	        &perr) != 0)
-		return NULL;
-	return m;
+	/* NULL once dropped after the final response */
+	return strans_msg(st);
 }
 
 const struct sip_rx *
@@ -840,6 +999,7 @@ on_ack(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx)
 		/* ACK for our non-2xx: Confirmed, Timer I (T4 / 0). */
 		st->state = S_CONFIRMED;
 		evtimer_del(st->tmr_retx);
+		strans_drop_messages(st);
 		timer_arm(st->tmr_main,
 		    st->rx.proto == SIP_PROTO_UDP ? s->conf.timers.t4 : 0);
 		return;
@@ -856,6 +1016,7 @@ on_ack(struct sip_stack *s, const struct sip_msg *m, const struct sip_rx *rx)
 		    slice_eq_cstr(m->from.tag, a->ftag)) {
 			evtimer_del(a->tmr_retx);
 			list_del(&a->ale);
+			strans_drop_messages(a);
 			break;
 		}
 	}
