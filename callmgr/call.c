@@ -569,7 +569,8 @@ b_resp_h(int err, const struct sip_msg *resp, void *arg)
 		                        : c->b_ct ? sip_ctrans_conn(c->b_ct)
 		                                  : NULL;
 		c->b_ct = NULL;
-		struct sip_msg *inv = calloc(1, sizeof(*inv));
+		struct sip_msg *inv =
+		    malloc(sizeof(*inv)) /* sip_msg_parse sets it up */;
 		struct sip_perr perr;
 		if (inv == NULL ||
 		    sip_msg_parse(inv, c->b_invite, c->b_len, true,

@@ -101,9 +101,46 @@ sa_eq(const struct sa *a, const struct sa *b)
 	return false;
 }
 
+/* Decimal digits of v at p; returns how many (v < 100000). */
+static size_t
+put_dec(char *p, unsigned v)
+{
+	char t[8];
+	size_t n = 0, i;
+
+	do {
+		t[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		p[i] = t[n - 1 - i];
+	return n;
+}
+
+/* glibc's inet_ntop formats IPv4 with sprintf: a few thousand instructions,
+ * several times per SIP message (transaction keys, Via, logs). */
+static size_t
+ntop4(const struct in_addr *in, char *out)
+{
+	const unsigned char *b = (const unsigned char *)&in->s_addr;
+	size_t n = 0;
+
+	for (int i = 0; i < 4; i++) {
+		if (i)
+			out[n++] = '.';
+		n += put_dec(out + n, b[i]);
+	}
+	out[n] = '\0';
+	return n;
+}
+
 const char *
 sa_ntop(const struct sa *a, char *buf, size_t sz)
 {
+	if (a->u.sa.sa_family == AF_INET && sz >= INET_ADDRSTRLEN) {
+		ntop4(&a->u.in.sin_addr, buf);
+		return buf;
+	}
 	const void *src = a->u.sa.sa_family == AF_INET6
 	                      ? (const void *)&a->u.in6.sin6_addr
 	                      : (const void *)&a->u.in.sin_addr;
@@ -117,6 +154,12 @@ sa_fmt(const struct sa *a, char *buf, size_t sz)
 {
 	char ip[INET6_ADDRSTRLEN];
 
+	if (a->u.sa.sa_family == AF_INET && sz >= INET_ADDRSTRLEN + 6) {
+		size_t n = ntop4(&a->u.in.sin_addr, buf);
+		buf[n++] = ':';
+		buf[n + put_dec(buf + n, sa_port(a))] = '\0';
+		return buf;
+	}
 	sa_ntop(a, ip, sizeof(ip));
 	if (a->u.sa.sa_family == AF_INET6)
 		snprintf(buf, sz, "[%s]:%u", ip, sa_port(a));

@@ -92,6 +92,19 @@ test_sa(void **state)
 	assert_int_equal(sa_set_str(&a, "not-an-ip", 1), EINVAL);
 	assert_int_equal(sa_set(&a, SLICE_LIT("192.0.2.1"), 9), 0);
 	assert_false(sa_is_loopback(&a));
+	/* the IPv4 formatting without inet_ntop, at its edges */
+	assert_int_equal(sa_set_str(&a, "0.0.0.0", 0), 0);
+	assert_string_equal(sa_fmt(&a, s, sizeof(s)), "0.0.0.0:0");
+	assert_int_equal(sa_set_str(&a, "255.255.255.255", 65535), 0);
+	assert_string_equal(sa_fmt(&a, s, sizeof(s)), "255.255.255.255:65535");
+	assert_string_equal(sa_ntop(&a, s, sizeof(s)), "255.255.255.255");
+	assert_int_equal(sa_set_str(&a, "10.100.9.199", 10), 0);
+	assert_string_equal(sa_fmt(&a, s, sizeof(s)), "10.100.9.199:10");
+	{
+		char small[8]; /* too small: cut, never overrun */
+		sa_ntop(&a, small, sizeof(small));
+		assert_true(strlen(small) < sizeof(small));
+	}
 
 	/* RFC 6761: .localhost names are loopback without any lookup */
 	assert_int_equal(sa_resolve(&a, "cucm.ngvoice.localhost", 5061, 0), 0);
