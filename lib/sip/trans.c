@@ -43,6 +43,7 @@ struct sip_stack {
 	struct list cbuckets[TRANS_BUCKETS]; /* client transactions */
 	struct list sbuckets[TRANS_BUCKETS]; /* server transactions */
 	struct list accepted; /* INVITE server transactions in S_ACCEPTED */
+	struct list cpending; /* client transactions with no final answer */
 	unsigned ntrans;
 	/* reparse of a server transaction's stored request; scratch_of says
 	 * whose request scratch holds, so that replying twice parses once */
@@ -56,7 +57,8 @@ struct sip_stack {
 struct sip_ctrans {
 	struct sip_stack *s;
 	struct list hle;
-	uint32_t hash; /* of key: compared before the key itself */
+	struct list ple; /* in s->cpending until a final answer or failure */
+	uint32_t hash;   /* of key: compared before the key itself */
 	bool invite;
 	enum cstate state;
 	enum sip_proto proto;
@@ -314,6 +316,7 @@ skey(char *key, const struct sip_msg *m, const struct sip_rx *rx,
 static void
 ctrans_destroy(struct sip_ctrans *ct)
 {
+	list_del(&ct->ple);
 	list_del(&ct->hle);
 	event_free(ct->tmr_retx);
 	event_free(ct->tmr_main);
@@ -402,6 +405,7 @@ ctrans_main_cb(evutil_socket_t fd, short what, void *arg)
 		/* Timer B / F (or Timer C while proceeding): no final answer. */
 		evtimer_del(ct->tmr_retx);
 		ct->state = C_COMPLETED;
+		list_del(&ct->ple);
 		ctrans_report(ct, ETIMEDOUT, NULL);
 		ctrans_destroy(ct);
 		break;
@@ -501,6 +505,7 @@ ctrans_on_response(struct sip_ctrans *ct, const struct sip_msg *m)
 				ctrans_report(ct, 0, m);
 			} else if (code < 300) {
 				ct->state = C_ACCEPTED;
+				list_del(&ct->ple);
 				evtimer_del(ct->tmr_retx);
 				ctrans_drop_request(ct);
 				timer_arm(
@@ -509,6 +514,7 @@ ctrans_on_response(struct sip_ctrans *ct, const struct sip_msg *m)
 			} else {
 				struct buf b;
 				ct->state = C_COMPLETED;
+				list_del(&ct->ple);
 				evtimer_del(ct->tmr_retx);
 				buf_init(&b);
 				if (build_from_invite(ct->s, ct->req,
@@ -552,6 +558,7 @@ ctrans_on_response(struct sip_ctrans *ct, const struct sip_msg *m)
 			ctrans_report(ct, 0, m);
 		} else {
 			ct->state = C_COMPLETED;
+			list_del(&ct->ple);
 			evtimer_del(ct->tmr_retx);
 			ctrans_drop_request(ct);
 			/* Timer K: T4 over UDP, 0 over streams. */
@@ -606,6 +613,7 @@ sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *s,
 	ct->tmr_retx = evtimer_new(s->base, ctrans_retx_cb, ct);
 	ct->tmr_main = evtimer_new(s->base, ctrans_main_cb, ct);
 	list_init(&ct->hle);
+	list_init(&ct->ple);
 	s->ntrans++;
 	if (ct->req == NULL || ct->tmr_retx == NULL || ct->tmr_main == NULL ||
 	    (tls_name && ct->tls_name == NULL)) {
@@ -623,6 +631,7 @@ sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *s,
 	}
 	ct->hash = key_hash(ct->key);
 	list_add_tail(hash_bucket(s->cbuckets, ct->hash), &ct->hle);
+	list_add_tail(&s->cpending, &ct->ple);
 	if (proto == SIP_PROTO_UDP) {
 		ct->retx_ms = s->conf.timers.t1; /* Timer A / E */
 		timer_arm(ct->tmr_retx, ct->retx_ms);
@@ -1096,29 +1105,33 @@ static void
 stack_conn_close_h(struct sip_conn *c, int err, void *arg)
 {
 	struct sip_stack *s = arg;
+	struct list failed, *pos, *next;
 
-	for (int pass = 0; pass < 2; pass++) {
-		for (int i = 0; i < TRANS_BUCKETS; i++) {
-			struct list *head = &s->cbuckets[i], *pos;
-			for (pos = head->next; pos != head; pos = pos->next) {
-				struct sip_ctrans *ct =
-				    container_of(pos, struct sip_ctrans, hle);
-				if (pass == 0 && ct->conn == c &&
-				    (ct->state == C_CALLING ||
-				        ct->state == C_TRYING ||
-				        ct->state == C_PROCEEDING)) {
-					evtimer_del(ct->tmr_retx);
-					ct->state = C_COMPLETED;
-					ct->failed = err;
-					timer_arm(ct->tmr_main, 0);
-				} else if (pass == 1 && ct->failed) {
-					int e = ct->failed;
-					ct->failed = 0;
-					ctrans_report(ct, e, NULL);
-					ct->resph = NULL;
-				}
-			}
-		}
+	/* Only the transactions still waiting are looked at (not the whole
+	 * table): a flood of closing connections stays cheap. */
+	list_init(&failed);
+	for (pos = s->cpending.next; pos != &s->cpending; pos = next) {
+		struct sip_ctrans *ct =
+		    container_of(pos, struct sip_ctrans, ple);
+		next = pos->next;
+		if (ct->conn != c)
+			continue;
+		evtimer_del(ct->tmr_retx);
+		ct->state = C_COMPLETED;
+		ct->failed = err;
+		list_del(&ct->ple);
+		list_add_tail(&failed, &ct->ple);
+		timer_arm(ct->tmr_main, 0);
+	}
+	/* A handler may start or abandon transactions: take one at a time. */
+	while (!list_empty(&failed)) {
+		struct sip_ctrans *ct =
+		    container_of(failed.next, struct sip_ctrans, ple);
+		int e = ct->failed;
+		list_del(&ct->ple);
+		ct->failed = 0;
+		ctrans_report(ct, e, NULL);
+		ct->resph = NULL;
 	}
 	if (s->losth)
 		s->losth(c, err, s->lostarg);
@@ -1155,6 +1168,7 @@ sip_stack_alloc(struct sip_stack **sp, struct event_base *base,
 		list_init(&s->sbuckets[i]);
 	}
 	list_init(&s->accepted);
+	list_init(&s->cpending);
 	err = sip_tp_alloc(&s->tp, base, &s->conf.tp, stack_msg_h, s);
 	if (err) {
 		free(s);
