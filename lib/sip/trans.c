@@ -245,6 +245,7 @@ ckey(char *key, struct slice branch, struct slice method)
 {
 	struct keyb k = {key, 0};
 
+	key[0] = '\0';
 	kput(&k, "c|", 2);
 	kput_slice(&k, branch);
 	kput(&k, "|", 1);
@@ -269,6 +270,7 @@ skey(char *key, const struct sip_msg *m, const struct sip_rx *rx,
 	char src[SA_FMT_MAX];
 	struct keyb k = {key, 0};
 
+	key[0] = '\0';
 	if (sip_method_eq(method, "ACK"))
 		method = SLICE_LIT("INVITE");
 	/*
@@ -572,6 +574,62 @@ ctrans_on_response(struct sip_ctrans *ct, const struct sip_msg *m)
 	}
 }
 
+/*
+ * The method and top Via branch of a request the TU built, found without a
+ * full parse (two per call in a B2BUA) when it has the shape our encoder
+ * writes: "METHOD uri SIP/2.0", then a "Via:" (or "v:") header whose first
+ * value has ";branch=". Anything else returns false and gets the full
+ * parse, which also rejects what is malformed.
+ */
+static bool
+peek_request(
+    const char *p, size_t n, struct slice *method, struct slice *branch)
+{
+	const char *end = p + n, *sp, *eol, *v;
+
+	sp = memchr(p, ' ', n);
+	eol = memchr(p, '\n', n);
+	if (sp == NULL || eol == NULL || sp > eol || sp == p || eol - p < 10 ||
+	    memcmp(eol - 9, " SIP/2.0\r", 9) != 0)
+		return false;
+	for (const char *c = p; c < sp; c++)
+		if (*c < 'A' || *c > 'Z')
+			return false; /* extension methods: full parse */
+	*method = (struct slice){p, (size_t)(sp - p)};
+	for (const char *l = eol + 1; l < end; l = eol + 1) {
+		eol = memchr(l, '\n', (size_t)(end - l));
+		if (eol == NULL || eol - l <= 1)
+			return false; /* end of headers, no Via */
+		if (eol - l > 4 && memcmp(l, "Via:", 4) == 0)
+			v = l + 4;
+		else if (eol - l > 2 && memcmp(l, "v:", 2) == 0)
+			v = l + 2;
+		else if (*l == 'V' || *l == 'v')
+			return false; /* "VIA", "Via :", a V-something: be sure */
+		else
+			continue;
+		/* the first value only, on one line */
+		if (eol[1] == ' ' || eol[1] == '\t')
+			return false;
+		const char *stop = memchr(v, ',', (size_t)(eol - v));
+		if (stop == NULL)
+			stop = eol - 1; /* the CR */
+		for (const char *q = v; q + 8 <= stop; q++) {
+			if (memcmp(q, ";branch=", 8) != 0)
+				continue;
+			const char *b = q + 8, *e = b;
+			while (e < stop && *e != ';' && *e != ' ' && *e != '\t')
+				e++;
+			if (e == b)
+				return false;
+			*branch = (struct slice){b, (size_t)(e - b)};
+			return true;
+		}
+		return false;
+	}
+	return false;
+}
+
 int
 sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *s,
     enum sip_proto proto, const struct sa *dst, const char *tls_name,
@@ -581,6 +639,7 @@ sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *s,
 	struct sip_msg *m = &s->cscratch;
 	struct sip_perr perr;
 	struct sip_ctrans *ct;
+	struct slice method, branch;
 	char key[KEY_MAX];
 	size_t keylen;
 	int err;
@@ -588,16 +647,23 @@ sip_ctrans_request(struct sip_ctrans **ctp, struct sip_stack *s,
 	if (ctp == NULL || s == NULL || req == NULL ||
 	    (dst == NULL && conn == NULL))
 		return EINVAL;
-	if (sip_msg_parse(m, req, len, true, &s->conf.tp.lim, &perr) != 0 ||
-	    !m->req || sip_method_eq(m->method, "ACK") || m->via.branch.n == 0)
+	if (!peek_request(req, len, &method, &branch)) {
+		if (sip_msg_parse(m, req, len, true, &s->conf.tp.lim, &perr) !=
+		        0 ||
+		    !m->req)
+			return EINVAL;
+		method = m->method;
+		branch = m->via.branch;
+	}
+	if (sip_method_eq(method, "ACK") || branch.n == 0)
 		return EINVAL;
-	keylen = ckey(key, m->via.branch, m->method);
+	keylen = ckey(key, branch, method);
 	ct = calloc(1, sizeof(*ct) + keylen + 1);
 	if (ct == NULL)
 		return ENOMEM;
 	ct->s = s;
 	memcpy(ct->key, key, keylen + 1);
-	ct->invite = sip_method_eq(m->method, "INVITE");
+	ct->invite = sip_method_eq(method, "INVITE");
 	ct->state = ct->invite ? C_CALLING : C_TRYING;
 	ct->proto = proto;
 	if (dst)
