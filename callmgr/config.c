@@ -1,12 +1,12 @@
 /* Call manager configuration: the guide's objects bound from one INI file, cross-checked with file:line, and looked up. */
 #include "callmgr/config.h"
+#include "conf/check.h"
 #include "sip/auth.h"
 #include "sip/msg.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,10 +386,7 @@ enum sec_kind {
 	SEC__COUNT
 };
 
-static const struct {
-	const char *type;
-	bool named;
-} sec_types[SEC__COUNT] = {
+static const struct conf_sec_type sec_types[SEC__COUNT] = {
     [SEC_ENTERPRISE] = {"enterprise", false},
     [SEC_CERTIFICATES] = {"certificates", false},
     [SEC_PROFILE] = {"sip-trunk-security-profile", true},
@@ -402,15 +399,11 @@ static const struct {
     [SEC_APP_USER] = {"application-user", true},
 };
 
-static int
-sec_kind(const char *type)
-{
-	for (int i = 0; i < SEC__COUNT; i++) {
-		if (strcmp(type, sec_types[i].type) == 0)
-			return i;
-	}
-	return -1;
-}
+/* The file's text holds the lines' digest passwords: wiped after parsing. */
+static const char *const secret_secs[] = {
+    "directory-number", "application-user", NULL};
+static const char *const secret_keys[] = {
+    "digest_password", "digest_credentials", NULL};
 
 /* ---- loading context and helpers ---- */
 
@@ -421,26 +414,6 @@ struct loader {
 	char *dir;   /* absolute directory of the file, for relative paths */
 	mode_t mode; /* the file's permissions */
 };
-
-static void cfg_warn(struct loader *ld, unsigned line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* A legal but risky setting: one log line with file:line, counted. */
-static void
-cfg_warn(struct loader *ld, unsigned line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line)
-		log_warn("%s:%u: %s", ld->c->file, line, msg);
-	else
-		log_warn("%s: %s", ld->c->file, msg);
-	ld->cfg->nwarnings++;
-}
 
 /* "[sip-trunk "CUCv11"]" */
 static const char *
@@ -495,20 +468,6 @@ check_choice(struct loader *ld, const struct conf_section *s, const char *key,
 	return conf_fail(ld->err, ld->c, conf_item_line(s, key),
 	    "bad value '%s' for %s in %s: expected %s", *val, key,
 	    sec_name(s, where, sizeof(where)), expected);
-}
-
-static bool
-all_digits(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return false;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s))
-			return false;
-	}
-	return true;
 }
 
 /* ---- reading the file ---- */
@@ -585,54 +544,7 @@ out:
 	return rc;
 }
 
-/* Wipes the text of secrets held by the parsed file. */
-static void
-wipe_conf_secrets(struct conf *c)
-{
-	for (size_t i = 0; c && i < c->nsecs; i++) {
-		struct conf_section *s = &c->secs[i];
-		if (strcmp(s->type, sec_types[SEC_DN].type) != 0 &&
-		    strcmp(s->type, sec_types[SEC_APP_USER].type) != 0)
-			continue;
-		for (size_t j = 0; j < s->nitems; j++) {
-			if (strcmp(s->items[j].key, "digest_password") == 0 ||
-			    strcmp(s->items[j].key, "digest_credentials") == 0)
-				secure_wipe(
-				    s->items[j].val, strlen(s->items[j].val));
-		}
-	}
-}
-
 /* ---- sections and binding ---- */
-
-static int
-check_sections(struct loader *ld, size_t count[SEC__COUNT])
-{
-	char where[200];
-
-	for (size_t i = 0; i < ld->c->nsecs; i++) {
-		const struct conf_section *s = &ld->c->secs[i];
-		int k = sec_kind(s->type);
-		if (k < 0)
-			return conf_fail(ld->err, ld->c, s->line,
-			    "unknown section [%s]: valid sections are "
-			    "enterprise, certificates, "
-			    "sip-trunk-security-profile, sip-profile, "
-			    "sip-trunk, route-pattern, voicemail-pilot, "
-			    "voicemail-profile, directory-number, application-user",
-			    s->type);
-		if (sec_types[k].named && s->name == NULL)
-			return conf_fail(ld->err, ld->c, s->line,
-			    "[%s] needs a name: [%s \"NAME\"]", s->type,
-			    s->type);
-		if (!sec_types[k].named && s->name)
-			return conf_fail(ld->err, ld->c, s->line,
-			    "%s takes no name: write [%s]",
-			    sec_name(s, where, sizeof(where)), s->type);
-		count[k]++;
-	}
-	return 0;
-}
 
 /* A route pattern: digits, X (one digit), ! (one or more, last), '.' ignored. */
 static bool
@@ -714,7 +626,7 @@ bind_one(struct loader *ld, const struct conf_section *s, int k)
 	}
 	case SEC_PILOT: {
 		struct cm_vm_pilot *p = &cfg->pilots[cfg->npilots++];
-		if (!all_digits(s->name, CM_NUMBER_MAX))
+		if (!conf_all_digits(s->name, CM_NUMBER_MAX))
 			return conf_fail(err, c, s->line,
 			    "voicemail pilot number '%s': digits only, at "
 			    "most %d",
@@ -744,7 +656,7 @@ bind_one(struct loader *ld, const struct conf_section *s, int k)
 	}
 	case SEC_DN: {
 		struct cm_dn *d = &cfg->dns[cfg->ndns++];
-		if (!all_digits(s->name, CM_NUMBER_MAX))
+		if (!conf_all_digits(s->name, CM_NUMBER_MAX))
 			return conf_fail(err, c, s->line,
 			    "directory number '%s': digits only, at most %d",
 			    s->name, CM_NUMBER_MAX);
@@ -769,7 +681,8 @@ bind_all(struct loader *ld)
 	struct cm_config *cfg = ld->cfg;
 	int rc;
 
-	if ((rc = check_sections(ld, count)) != 0)
+	if ((rc = conf_sections_check(
+	         ld->c, ld->err, sec_types, SEC__COUNT, count)) != 0)
 		return rc;
 #define ALLOC(arr, k)                                                          \
 	do {                                                                   \
@@ -789,7 +702,8 @@ bind_all(struct loader *ld)
 	/* In file order, so that the first error in the file is the one shown. */
 	for (size_t i = 0; i < ld->c->nsecs; i++) {
 		const struct conf_section *s = &ld->c->secs[i];
-		if ((rc = bind_one(ld, s, sec_kind(s->type))) != 0)
+		if ((rc = bind_one(ld, s,
+		         conf_sec_kind(sec_types, SEC__COUNT, s->type))) != 0)
 			return rc;
 	}
 	if (count[SEC_ENTERPRISE] == 0)
@@ -836,7 +750,8 @@ check_enterprise(struct loader *ld)
 	         "SHA-512 or SHA-1")) != 0)
 		return rc;
 	if (conf_is_ipv4(e->host_name) || conf_is_ipv6(e->host_name))
-		cfg_warn(ld, conf_item_line(s, "host_name"),
+		conf_warn(ld->c, &ld->cfg->nwarnings,
+		    conf_item_line(s, "host_name"),
 		    "host_name %s is an address: the voicemail server's TFTP "
 		    "server must be the host name that is the CN of the "
 		    "CallManager certificate, an IP address does not work",
@@ -854,11 +769,13 @@ check_enterprise(struct loader *ld)
 		    "expected an IPv4 or IPv6 address",
 		    e->listen_address);
 	if (strcmp(e->tftp_file_signature_algorithm, "SHA-1") == 0)
-		cfg_warn(ld, conf_item_line(s, "tftp_file_signature_algorithm"),
+		conf_warn(ld->c, &ld->cfg->nwarnings,
+		    conf_item_line(s, "tftp_file_signature_algorithm"),
 		    "tftp_file_signature_algorithm SHA-1: the ITL file is "
 		    "signed with a weak hash (SHA-512 is the default)");
 	if (e->keylog_file)
-		cfg_warn(ld, conf_item_line(s, "keylog_file"),
+		conf_warn(ld->c, &ld->cfg->nwarnings,
+		    conf_item_line(s, "keylog_file"),
 		    "keylog_file is set: the TLS session secrets of every "
 		    "connection are written to %s; use it for debugging only",
 		    e->keylog_file);
@@ -868,73 +785,48 @@ check_enterprise(struct loader *ld)
 /* ---- [certificates] ---- */
 
 /*
- * Makes a certificate path absolute (relative to the file's directory) and
- * checks that it reads: a regular file, or for a trust store a directory.
+ * Certificate paths are made absolute (relative to the file's directory)
+ * and must read: a regular file, or for a trust store a directory. A
+ * certificate and its key go together.
  */
-static int
-check_cert_path(struct loader *ld, const struct conf_section *s,
-    const char *key, char **pathp, bool dir_ok, bool secret)
-{
-	unsigned line = conf_item_line(s, key);
-	unsigned open_mode = 0;
-	int rc = conf_path(ld->c, ld->err, line, key, ld->dir, pathp,
-	    (dir_ok ? CONF_PATH_DIR_OK : 0) | (secret ? CONF_PATH_SECRET : 0),
-	    &open_mode);
-
-	return rc;
-}
-
-/* A certificate and its key go together. */
-static int
-check_pair(struct loader *ld, const struct conf_section *s, const char *ck,
-    const char *cv, const char *kk, const char *kv)
-{
-	if (cv && !kv)
-		return conf_fail(ld->err, ld->c, conf_item_line(s, ck),
-		    "%s is set without %s (the private key of that "
-		    "certificate)",
-		    ck, kk);
-	if (kv && !cv)
-		return conf_fail(ld->err, ld->c, conf_item_line(s, kk),
-		    "%s is set without %s (its certificate)", kk, ck);
-	return 0;
-}
-
 static int
 check_certificates(struct loader *ld)
 {
 	struct cm_certificates *ct = &ld->cfg->certs;
 	const struct conf_section *s = find_sec(ld, SEC_CERTIFICATES, NULL);
+	const struct conf *c = ld->c;
+	struct conf_err *err = ld->err;
 	int rc;
 
 	if (s == NULL)
 		return 0;
-	if ((rc = check_cert_path(
-	         ld, s, "callmanager", &ct->callmanager, false, false)) != 0 ||
-	    (rc = check_cert_path(ld, s, "callmanager_key",
-	         &ct->callmanager_key, false, true)) != 0 ||
-	    (rc = check_cert_path(ld, s, "callmanager_ecdsa",
-	         &ct->callmanager_ecdsa, false, false)) != 0 ||
-	    (rc = check_cert_path(ld, s, "callmanager_ecdsa_key",
-	         &ct->callmanager_ecdsa_key, false, true)) != 0 ||
-	    (rc = check_cert_path(ld, s, "callmanager_trust",
-	         &ct->callmanager_trust, true, false)) != 0 ||
-	    (rc = check_cert_path(
-	         ld, s, "itlrecovery", &ct->itlrecovery, false, false)) != 0 ||
-	    (rc = check_cert_path(ld, s, "itlrecovery_key",
-	         &ct->itlrecovery_key, false, true)) != 0 ||
-	    (rc = check_cert_path(
-	         ld, s, "tomcat", &ct->tomcat, false, false)) != 0 ||
-	    (rc = check_cert_path(
-	         ld, s, "tomcat_key", &ct->tomcat_key, false, true)) != 0)
+	if ((rc = conf_item_path(c, err, s, "callmanager", ld->dir,
+	         &ct->callmanager, 0)) != 0 ||
+	    (rc = conf_item_path(c, err, s, "callmanager_key", ld->dir,
+	         &ct->callmanager_key, CONF_PATH_SECRET)) != 0 ||
+	    (rc = conf_item_path(c, err, s, "callmanager_ecdsa", ld->dir,
+	         &ct->callmanager_ecdsa, 0)) != 0 ||
+	    (rc = conf_item_path(c, err, s, "callmanager_ecdsa_key", ld->dir,
+	         &ct->callmanager_ecdsa_key, CONF_PATH_SECRET)) != 0 ||
+	    (rc = conf_item_path(c, err, s, "callmanager_trust", ld->dir,
+	         &ct->callmanager_trust, CONF_PATH_DIR_OK)) != 0 ||
+	    (rc = conf_item_path(c, err, s, "itlrecovery", ld->dir,
+	         &ct->itlrecovery, 0)) != 0 ||
+	    (rc = conf_item_path(c, err, s, "itlrecovery_key", ld->dir,
+	         &ct->itlrecovery_key, CONF_PATH_SECRET)) != 0 ||
+	    (rc = conf_item_path(
+	         c, err, s, "tomcat", ld->dir, &ct->tomcat, 0)) != 0 ||
+	    (rc = conf_item_path(c, err, s, "tomcat_key", ld->dir,
+	         &ct->tomcat_key, CONF_PATH_SECRET)) != 0)
 		return rc;
-	if ((rc = check_pair(ld, s, "callmanager", ct->callmanager,
+	if ((rc = conf_check_pair(c, err, s, "callmanager", ct->callmanager,
 	         "callmanager_key", ct->callmanager_key)) != 0 ||
-	    (rc = check_pair(ld, s, "callmanager_ecdsa", ct->callmanager_ecdsa,
-	         "callmanager_ecdsa_key", ct->callmanager_ecdsa_key)) != 0 ||
-	    (rc = check_pair(ld, s, "itlrecovery", ct->itlrecovery,
+	    (rc = conf_check_pair(c, err, s, "callmanager_ecdsa",
+	         ct->callmanager_ecdsa, "callmanager_ecdsa_key",
+	         ct->callmanager_ecdsa_key)) != 0 ||
+	    (rc = conf_check_pair(c, err, s, "itlrecovery", ct->itlrecovery,
 	         "itlrecovery_key", ct->itlrecovery_key)) != 0 ||
-	    (rc = check_pair(ld, s, "tomcat", ct->tomcat, "tomcat_key",
+	    (rc = conf_check_pair(c, err, s, "tomcat", ct->tomcat, "tomcat_key",
 	         ct->tomcat_key)) != 0)
 		return rc;
 	return 0;
@@ -1244,7 +1136,8 @@ check_trunk(struct loader *ld, struct cm_trunk *t)
 	if ((rc = parse_dests(ld, s, t)) != 0)
 		return rc;
 	if (t->prefix_dn && t->prefix_dn[0] &&
-	    !all_digits(t->prefix_dn + (t->prefix_dn[0] == '+'), CM_NUMBER_MAX))
+	    !conf_all_digits(
+	        t->prefix_dn + (t->prefix_dn[0] == '+'), CM_NUMBER_MAX))
 		return conf_fail(ld->err, ld->c, conf_item_line(s, "prefix_dn"),
 		    "bad value '%s' for prefix_dn in %s: expected digits, "
 		    "optionally after a '+'",
@@ -1255,7 +1148,8 @@ check_trunk(struct loader *ld, struct cm_trunk *t)
 		return rc;
 	if (t->srtp_allowed &&
 	    t->profile->device_security_mode != CM_SEC_ENCRYPTED)
-		cfg_warn(ld, conf_item_line(s, "srtp_allowed"),
+		conf_warn(ld->c, &ld->cfg->nwarnings,
+		    conf_item_line(s, "srtp_allowed"),
 		    "%s has srtp_allowed, but its security profile \"%s\" is "
 		    "%s: SRTP keys would travel in clear in the signalling "
 		    "(use an Encrypted profile)",
@@ -1676,7 +1570,7 @@ warn_risky(struct loader *ld)
 		    cm_config_route(cfg, p->number);
 		const struct cm_trunk *t;
 		if (r == NULL) {
-			cfg_warn(ld, p->line,
+			conf_warn(ld->c, &ld->cfg->nwarnings, p->line,
 			    "voicemail pilot %s matches no route pattern: "
 			    "calls to voicemail have nowhere to go",
 			    p->number);
@@ -1684,7 +1578,7 @@ warn_risky(struct loader *ld)
 		}
 		t = r->trunk;
 		if (!t->redirecting_diversion_header_delivery_outbound)
-			cfg_warn(ld, t->line,
+			conf_warn(ld->c, &ld->cfg->nwarnings, t->line,
 			    "trunk %s carries voicemail pilot %s (route "
 			    "pattern %s) without "
 			    "redirecting_diversion_header_delivery_outbound: "
@@ -1692,7 +1586,7 @@ warn_risky(struct loader *ld)
 			    "not the mailbox",
 			    t->name, p->number, r->pattern);
 		if (!t->profile->accept_unsolicited_notification)
-			cfg_warn(ld, t->profile->line,
+			conf_warn(ld->c, &ld->cfg->nwarnings, t->profile->line,
 			    "security profile %s of trunk %s (voicemail pilot "
 			    "%s) does not accept_unsolicited_notification: the "
 			    "voicemail server's MWI NOTIFYs would be refused",
@@ -1701,7 +1595,8 @@ warn_risky(struct loader *ld)
 	for (size_t i = 0; i < cfg->nprofiles; i++) {
 		if (cfg->profiles[i].enable_digest_authentication &&
 		    cfg->napp_users == 0)
-			cfg_warn(ld, cfg->profiles[i].line,
+			conf_warn(ld->c, &ld->cfg->nwarnings,
+			    cfg->profiles[i].line,
 			    "security profile %s enables digest authentication "
 			    "but no [application-user] gives Digest "
 			    "Credentials: every request from its trunks is "
@@ -1709,7 +1604,7 @@ warn_risky(struct loader *ld)
 			    cfg->profiles[i].name);
 	}
 	if ((cfg->ndns || cfg->napp_users) && (ld->mode & 004))
-		cfg_warn(ld, 0,
+		conf_warn(ld->c, &ld->cfg->nwarnings, 0,
 		    "the file holds digest passwords and is readable by "
 		    "everyone (mode %03o): chmod o-r it",
 		    (unsigned)(ld->mode & 0777));
@@ -1754,7 +1649,7 @@ cm_config_load(struct cm_config **cfgp, const char *path, struct conf_err *err)
 		goto out;
 	warn_risky(&ld);
 out:
-	wipe_conf_secrets(ld.c);
+	conf_wipe_values(ld.c, secret_secs, secret_keys);
 	conf_free(ld.c);
 	free(ld.dir);
 	if (rc) {

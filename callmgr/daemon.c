@@ -1,7 +1,6 @@
 /* The call manager daemon: configuration, TLS identities, listeners, request dispatch, signals. */
 #include <errno.h>
 #include <event2/event.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +11,10 @@
 #include "callmgr/tftp.h"
 #include "core/ctl.h"
 #include "core/log.h"
+#include "daemon/daemon.h"
 #include "sip/enc.h"
 #include "tls/ctx.h"
+#include "tls/ident.h"
 #include "tls/peer.h"
 
 time_t
@@ -41,64 +42,50 @@ cm_now_ms(void)
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-/* TLS contexts from [certificates] and the TLS Ciphers enterprise parameter. */
+/* TLS options from [certificates] and the TLS Ciphers enterprise parameter. */
+static bool
+tls_opts_of(const struct cm_config *cfg, struct tls_opts *o)
+{
+	const struct cm_certificates *c = &cfg->certs;
+	const struct tls_ident_files f = {.rsa_cert = c->callmanager,
+	    .rsa_key = c->callmanager_key,
+	    .ec_cert = c->callmanager_ecdsa,
+	    .ec_key = c->callmanager_ecdsa_key,
+	    .trust = c->callmanager_trust};
+
+	if (!tls_opts_identities(o, &f))
+		return false; /* no TLS: validation allows it only without Encrypted */
+	o->ciphers = cfg->enterprise.tls_ciphers;
+	/* Authenticated lines or trunk profiles share the TLS port. */
+	for (size_t i = 0; i < cfg->ndns; i++)
+		if (cfg->dns[i].device_security_mode == CM_SEC_AUTHENTICATED)
+			o->also_authenticated = true;
+	for (size_t i = 0; i < cfg->nprofiles; i++)
+		if (cfg->profiles[i].device_security_mode ==
+		    CM_SEC_AUTHENTICATED)
+			o->also_authenticated = true;
+	o->allow_tls13 = cfg->enterprise.tls13;
+	o->keylog_file = cfg->enterprise.keylog_file;
+	o->what = "callmanager SIP TLS";
+	return true;
+}
+
+/* The TLS contexts, both NULL without an identity. */
 static int
 make_tls(struct callmgr *cm, SSL_CTX **sctx, SSL_CTX **cctx)
 {
-	const struct cm_certificates *c = &cm->cfg->certs;
 	struct tls_opts o;
-	int err;
 
-	*sctx = *cctx = NULL;
-	if (!c->callmanager && !c->callmanager_ecdsa)
-		return 0; /* no TLS: validation allows it only without Encrypted */
-	tls_opts_default(&o);
-	o.cert = c->callmanager ? c->callmanager : c->callmanager_ecdsa;
-	o.key = c->callmanager ? c->callmanager_key : c->callmanager_ecdsa_key;
-	if (c->callmanager && c->callmanager_ecdsa) {
-		o.cert2 = c->callmanager_ecdsa;
-		o.key2 = c->callmanager_ecdsa_key;
-	}
-	o.ca_file = c->callmanager_trust;
-	o.ciphers = cm->cfg->enterprise.tls_ciphers;
-	/* Authenticated lines or trunk profiles share the TLS port. */
-	for (size_t i = 0; i < cm->cfg->ndns; i++)
-		if (cm->cfg->dns[i].device_security_mode ==
-		    CM_SEC_AUTHENTICATED)
-			o.also_authenticated = true;
-	for (size_t i = 0; i < cm->cfg->nprofiles; i++)
-		if (cm->cfg->profiles[i].device_security_mode ==
-		    CM_SEC_AUTHENTICATED)
-			o.also_authenticated = true;
-	o.allow_tls13 = cm->cfg->enterprise.tls13;
-	o.keylog_file = cm->cfg->enterprise.keylog_file;
-	o.what = "callmanager SIP TLS";
-	if ((err = tls_ctx_new(sctx, true, &o)) != 0)
-		return err;
-	o.what = "callmanager SIP TLS client";
-	if ((err = tls_ctx_new(cctx, false, &o)) != 0) {
-		SSL_CTX_free(*sctx);
-		*sctx = NULL;
-		return err;
-	}
-	return 0;
+	return tls_ctx_pair_new(
+	    sctx, cctx, tls_opts_of(cm->cfg, &o) ? &o : NULL);
 }
 
 int
 cm_check_identities(struct cm_config *cfg, char *why, size_t whysz)
 {
-	struct callmgr tmp = {.cfg = cfg};
-	SSL_CTX *s = NULL, *c = NULL;
-	int err = make_tls(&tmp, &s, &c);
+	struct tls_opts o;
 
-	if (err != 0)
-		snprintf(
-		    why, whysz, "the TLS identities do not load (see above)");
-	else if (s && !tls_ctx_identities_current(s, why, whysz))
-		err = EINVAL;
-	SSL_CTX_free(s);
-	SSL_CTX_free(c);
-	return err;
+	return tls_ctx_pair_check(tls_opts_of(cfg, &o) ? &o : NULL, why, whysz);
 }
 
 /*
@@ -366,8 +353,9 @@ retired_free(struct callmgr *cm)
  * rest of the file is checked, and changes to it need a restart for now.
  */
 static void
-reload(struct callmgr *cm)
+reload_h(void *arg)
 {
+	struct callmgr *cm = arg;
 	struct cm_config *ncfg, *old = cm->cfg;
 	struct conf_err err;
 	SSL_CTX *s, *c;
@@ -432,20 +420,6 @@ reload(struct callmgr *cm)
 	         "connections%s%s",
 	    cm->cfg_path, ncfg->ndns, ncfg->ntrunks, ncfg->nroutes,
 	    restart[0] ? "; needs a restart: " : "", restart);
-}
-
-static void
-signal_cb(evutil_socket_t sig, short what, void *arg)
-{
-	struct callmgr *cm = arg;
-
-	(void)what;
-	if (sig == SIGHUP) {
-		reload(cm);
-		return;
-	}
-	log_info("callmanager: stopping on signal %d", (int)sig);
-	event_base_loopbreak(cm->base);
 }
 
 int
@@ -549,14 +523,8 @@ cm_start(struct callmgr *cm)
 	struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
 	if (cm->sweep == NULL || event_add(cm->sweep, &tv) != 0)
 		return ENOMEM;
-	cm->sig_hup = evsignal_new(cm->base, SIGHUP, signal_cb, cm);
-	cm->sig_term = evsignal_new(cm->base, SIGTERM, signal_cb, cm);
-	cm->sig_int = evsignal_new(cm->base, SIGINT, signal_cb, cm);
-	if (!cm->sig_hup || !cm->sig_term || !cm->sig_int ||
-	    event_add(cm->sig_hup, NULL) || event_add(cm->sig_term, NULL) ||
-	    event_add(cm->sig_int, NULL))
-		return ENOMEM;
-	return 0;
+	return daemon_signals_add(cm->base, "callmanager", reload_h, cm,
+	    &cm->sig_hup, &cm->sig_term, &cm->sig_int);
 }
 
 void
@@ -564,12 +532,7 @@ cm_free(struct callmgr *cm)
 {
 	if (cm == NULL)
 		return;
-	if (cm->sig_hup)
-		event_free(cm->sig_hup);
-	if (cm->sig_term)
-		event_free(cm->sig_term);
-	if (cm->sig_int)
-		event_free(cm->sig_int);
+	daemon_signals_free(&cm->sig_hup, &cm->sig_term, &cm->sig_int);
 	if (cm->sweep)
 		event_free(cm->sweep);
 	if (cm->cfg && cm->cfg->enterprise.pid_file && cm->stack)

@@ -69,7 +69,6 @@ trunk_update(struct cm_trunk_rt *t, const char *why)
 }
 
 static void dest_ping(struct cm_dest_rt *d);
-static bool restore_status(struct cm_trunk_rt *t);
 
 static void
 dest_timer_cb(evutil_socket_t fd, short what, void *arg)
@@ -200,8 +199,61 @@ dest_ping(struct cm_dest_rt *d)
 	}
 }
 
-int
-cm_trunks_start(struct callmgr *cm)
+/*
+ * A reload rebuilds the trunks from the new configuration; a trunk of the
+ * same name keeps its status, its time in it, and what is known of the
+ * destinations it still has.
+ */
+struct trunk_snap {
+	char *name;
+	enum cm_trunk_status status;
+	time_t since;
+	size_t ndests;
+	struct {
+		char *host;
+		uint16_t port;
+		enum cm_dest_state state;
+		double rtt;
+		uint16_t last_status;
+	} * d;
+};
+
+/* The running trunks as a reload found them (cm_trunks_restart). */
+struct trunk_snaps {
+	struct trunk_snap *v;
+	size_t n;
+};
+
+static bool
+restore_status(struct cm_trunk_rt *t, const struct trunk_snaps *snaps)
+{
+	for (size_t i = 0; snaps && i < snaps->n; i++) {
+		const struct trunk_snap *sn = &snaps->v[i];
+		if (strcmp(sn->name, t->cfg->name) != 0)
+			continue;
+		for (size_t j = 0; j < t->ndests; j++) {
+			struct cm_dest_rt *d = &t->dests[j];
+			for (size_t k = 0; k < sn->ndests; k++) {
+				if (strcmp(sn->d[k].host, d->dest->host) == 0 &&
+				    sn->d[k].port == d->dest->port) {
+					d->state = sn->d[k].state;
+					d->last_rtt_ms = sn->d[k].rtt;
+					d->last_status = sn->d[k].last_status;
+				}
+			}
+		}
+		t->status = sn->status;
+		t->status_since = sn->since;
+		/* Destinations added or gone: the status follows at once. */
+		trunk_update(t, "reloaded");
+		return true;
+	}
+	return false;
+}
+
+/* The trunks of cm->cfg; those named in snaps (NULL: none) keep their status. */
+static int
+trunks_start(struct callmgr *cm, const struct trunk_snaps *snaps)
 {
 	cm->ntrunks = cm->cfg->ntrunks;
 	cm->trunks = calloc(cm->ntrunks ? cm->ntrunks : 1, sizeof(*cm->trunks));
@@ -237,87 +289,45 @@ cm_trunks_start(struct callmgr *cm)
 				evtimer_add(d->timer, &tv);
 			}
 		}
-		if (!restore_status(t))
+		if (!restore_status(t, snaps))
 			trunk_update(
 			    t, ping ? "starting" : "OPTIONS ping not enabled");
 	}
 	return 0;
 }
 
-/*
- * A reload rebuilds the trunks from the new configuration; a trunk of the
- * same name keeps its status, its time in it, and what is known of the
- * destinations it still has.
- */
-struct trunk_snap {
-	char *name;
-	enum cm_trunk_status status;
-	time_t since;
-	size_t ndests;
-	struct {
-		char *host;
-		uint16_t port;
-		enum cm_dest_state state;
-		double rtt;
-		uint16_t last_status;
-	} * d;
-};
-static struct trunk_snap *snaps;
-static size_t nsnaps;
-
-static bool
-restore_status(struct cm_trunk_rt *t)
+int
+cm_trunks_start(struct callmgr *cm)
 {
-	for (size_t i = 0; snaps && i < nsnaps; i++) {
-		struct trunk_snap *sn = &snaps[i];
-		if (strcmp(sn->name, t->cfg->name) != 0)
-			continue;
-		for (size_t j = 0; j < t->ndests; j++) {
-			struct cm_dest_rt *d = &t->dests[j];
-			for (size_t k = 0; k < sn->ndests; k++) {
-				if (strcmp(sn->d[k].host, d->dest->host) == 0 &&
-				    sn->d[k].port == d->dest->port) {
-					d->state = sn->d[k].state;
-					d->last_rtt_ms = sn->d[k].rtt;
-					d->last_status = sn->d[k].last_status;
-				}
-			}
-		}
-		t->status = sn->status;
-		t->status_since = sn->since;
-		/* Destinations added or gone: the status follows at once. */
-		trunk_update(t, "reloaded");
-		return true;
-	}
-	return false;
+	return trunks_start(cm, NULL);
 }
 
 static void
-snaps_free(void)
+snaps_free(struct trunk_snaps *snaps)
 {
-	for (size_t i = 0; snaps && i < nsnaps; i++) {
-		for (size_t k = 0; k < snaps[i].ndests; k++)
-			free(snaps[i].d[k].host);
-		free(snaps[i].d);
-		free(snaps[i].name);
+	for (size_t i = 0; i < snaps->n; i++) {
+		for (size_t k = 0; k < snaps->v[i].ndests; k++)
+			free(snaps->v[i].d[k].host);
+		free(snaps->v[i].d);
+		free(snaps->v[i].name);
 	}
-	free(snaps);
-	snaps = NULL;
-	nsnaps = 0;
+	free(snaps->v);
+	snaps->v = NULL;
+	snaps->n = 0;
 }
 
 int
 cm_trunks_restart(struct callmgr *cm)
 {
+	struct trunk_snaps snaps = {NULL, 0};
 	int err;
 
-	snaps = calloc(cm->ntrunks ? cm->ntrunks : 1, sizeof(*snaps));
-	nsnaps = 0;
-	if (snaps == NULL)
+	snaps.v = calloc(cm->ntrunks ? cm->ntrunks : 1, sizeof(*snaps.v));
+	if (snaps.v == NULL)
 		return ENOMEM; /* the running trunks stay */
 	for (size_t i = 0; i < cm->ntrunks; i++) {
 		const struct cm_trunk_rt *t = &cm->trunks[i];
-		struct trunk_snap *sn = &snaps[nsnaps++];
+		struct trunk_snap *sn = &snaps.v[snaps.n++];
 		sn->name = strdup(t->cfg->name);
 		sn->status = t->status;
 		sn->since = t->status_since;
@@ -331,13 +341,13 @@ cm_trunks_restart(struct callmgr *cm)
 			sn->ndests++;
 		}
 		if (sn->name == NULL) {
-			nsnaps--;
+			snaps.n--;
 			free(sn->d);
 		}
 	}
 	cm_trunks_free(cm);
-	err = cm_trunks_start(cm);
-	snaps_free();
+	err = trunks_start(cm, &snaps);
+	snaps_free(&snaps);
 	return err;
 }
 

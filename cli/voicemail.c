@@ -1,12 +1,8 @@
 /* ngvoice voicemail: runs the voicemail daemon, or checks its configuration. */
-#include <event2/event.h>
-#include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "cli/cli.h"
-#include "core/log.h"
+#include "daemon/daemon.h"
 #include "media/stream.h"
 #include "voicemail/vm.h"
 
@@ -30,91 +26,71 @@ usage(FILE *f)
 	    "\"Reset Required\"),\nSIGTERM stops.\n");
 }
 
+/* --check: the file and the identities it names; a summary when valid. */
+static int
+check(const char *config)
+{
+	struct vm_config *cfg;
+	struct conf_err err;
+	char msg[600], why[400];
+	size_t nports = 0;
+
+	if (vm_config_load(&cfg, config, &err) != 0) {
+		fprintf(stderr, "%s\n", conf_err_str(&err, msg, sizeof(msg)));
+		return 1;
+	}
+	if (vm_check_identities(cfg, why, sizeof(why)) != 0) {
+		fprintf(stderr, "%s: %s\n", config, why);
+		vm_config_free(cfg);
+		return 1;
+	}
+	for (size_t i = 0; i < cfg->ngroups; i++)
+		nports += cfg->groups[i].ports
+		              ? cfg->groups[i].ports->number_of_ports
+		              : 0;
+	printf("%s: valid: %zu port group(s), %zu port(s), %zu "
+	       "mailbox(es)\n",
+	    config, cfg->ngroups, nports, cfg->nmailboxes);
+	vm_config_free(cfg);
+	return 0;
+}
+
+static int
+vm_alloc_h(void **dp, struct event_base *base, const char *config,
+    struct conf_err *err)
+{
+	struct voicemail *vm;
+	int rc = vm_alloc(&vm, base, config, err);
+
+	if (rc == 0)
+		*dp = vm;
+	return rc;
+}
+
+static int
+vm_start_h(void *d)
+{
+	return vm_start(d);
+}
+
+static void
+vm_free_h(void *d)
+{
+	vm_free(d);
+}
+
 int
 cli_voicemail(int argc, char **argv)
 {
-	const char *config = NULL;
-	bool check = false;
-	struct conf_err err;
-	struct voicemail *vm;
-	char msg[600];
-	int opt, rc;
-	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'},
-	    {"check", no_argument, NULL, 'k'},
-	    {"debug", no_argument, NULL, 'd'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	static const struct daemon_cli dc = {
+	    .name = "voicemail",
+	    .usage = usage,
+	    .check = check,
+	    .base_new = media_event_base_new,
+	    .alloc = vm_alloc_h,
+	    .start = vm_start_h,
+	    .free = vm_free_h,
 	};
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			config = optarg;
-			break;
-		case 'k':
-			check = true;
-			break;
-		case 'd':
-			log_set_level(LOG_DEBUG);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (config == NULL) {
-		fprintf(
-		    stderr, "ngvoice voicemail: --config FILE is required\n");
-		usage(stderr);
-		return 2;
-	}
-	if (check) {
-		struct vm_config *cfg;
-		size_t nports = 0;
-		if (vm_config_load(&cfg, config, &err) != 0) {
-			fprintf(stderr, "%s\n",
-			    conf_err_str(&err, msg, sizeof(msg)));
-			return 1;
-		}
-		char why[400];
-		if (vm_check_identities(cfg, why, sizeof(why)) != 0) {
-			fprintf(stderr, "%s: %s\n", config, why);
-			vm_config_free(cfg);
-			return 1;
-		}
-		for (size_t i = 0; i < cfg->ngroups; i++)
-			nports += cfg->groups[i].ports
-			              ? cfg->groups[i].ports->number_of_ports
-			              : 0;
-		printf("%s: valid: %zu port group(s), %zu port(s), %zu "
-		       "mailbox(es)\n",
-		    config, cfg->ngroups, nports, cfg->nmailboxes);
-		vm_config_free(cfg);
-		return 0;
-	}
-
-	signal(SIGPIPE, SIG_IGN);
-	struct event_base *base = media_event_base_new();
-	if (base == NULL)
-		return 1;
-	if (vm_alloc(&vm, base, config, &err) != 0) {
-		fprintf(stderr, "%s\n", conf_err_str(&err, msg, sizeof(msg)));
-		event_base_free(base);
-		return 1;
-	}
-	if ((rc = vm_start(vm)) != 0) {
-		log_err("voicemail: not started (%s)", strerror(rc));
-		vm_free(vm);
-		event_base_free(base);
-		return 1;
-	}
-	event_base_dispatch(base);
-	vm_free(vm);
-	event_base_free(base);
-	return 0;
+	return daemon_main(&dc, argc, argv);
 }

@@ -1,9 +1,8 @@
 /* Voicemail server configuration: the guide's Unity Connection objects bound from one INI file and cross-checked with file:line. */
 #include "voicemail/config.h"
+#include "conf/check.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,10 +252,7 @@ enum sec_kind {
 	SEC__COUNT
 };
 
-static const struct {
-	const char *type;
-	bool named;
-} sec_types[SEC__COUNT] = {
+static const struct conf_sec_type sec_types[SEC__COUNT] = {
     [SEC_GENERAL] = {"general", false},
     [SEC_CERTIFICATES] = {"certificates", false},
     [SEC_GROUP] = {"port-group", true},
@@ -264,15 +260,9 @@ static const struct {
     [SEC_MAILBOX] = {"mailbox", true},
 };
 
-static int
-sec_kind(const char *type)
-{
-	for (int i = 0; i < SEC__COUNT; i++) {
-		if (strcmp(type, sec_types[i].type) == 0)
-			return i;
-	}
-	return -1;
-}
+/* The file's text holds PINs and passwords: wiped after parsing. */
+static const char *const secret_keys[] = {
+    "pin", "authentication_password", NULL};
 
 struct loader {
 	struct conf *c;
@@ -280,25 +270,6 @@ struct loader {
 	struct conf_err *err;
 	mode_t mode;
 };
-
-static void cfg_warn(struct loader *ld, unsigned line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-cfg_warn(struct loader *ld, unsigned line, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line)
-		log_warn("%s:%u: %s", ld->c->file, line, msg);
-	else
-		log_warn("%s: %s", ld->c->file, msg);
-	ld->cfg->nwarnings++;
-}
 
 /*
  * The line of the key's item whose value holds entry v: a list option
@@ -331,46 +302,6 @@ item_line_entry(const struct conf_section *s, const char *key, const char *v)
 	return conf_item_line(s, key);
 }
 
-static bool
-all_digits(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max)
-		return false;
-	for (; *s; s++) {
-		if (!isdigit((unsigned char)*s))
-			return false;
-	}
-	return true;
-}
-
-static int
-check_path(struct loader *ld, const struct conf_section *s, const char *key,
-    char **pathp, unsigned flags)
-{
-	unsigned line = conf_item_line(s, key), open_mode = 0;
-	int rc = conf_path(
-	    ld->c, ld->err, line, key, ld->cfg->dir, pathp, flags, &open_mode);
-
-	return rc;
-}
-
-static int
-check_pair(struct loader *ld, const struct conf_section *s, const char *ck,
-    const char *cv, const char *kk, const char *kv)
-{
-	if (cv && !kv)
-		return conf_fail(ld->err, ld->c, conf_item_line(s, ck),
-		    "%s is set without %s (the private key of that "
-		    "certificate)",
-		    ck, kk);
-	if (kv && !cv)
-		return conf_fail(ld->err, ld->c, conf_item_line(s, kk),
-		    "%s is set without %s (its certificate)", kk, ck);
-	return 0;
-}
-
 /* ---- binding ---- */
 
 static int
@@ -381,27 +312,9 @@ bind_all(struct loader *ld)
 	struct conf *c = ld->c;
 	int rc;
 
-	for (size_t i = 0; i < c->nsecs; i++) {
-		const struct conf_section *s = &c->secs[i];
-		int k = sec_kind(s->type);
-		if (k < 0)
-			return conf_fail(ld->err, c, s->line,
-			    "unknown section [%s]: valid sections are general, "
-			    "certificates, port-group, ports, mailbox",
-			    s->type);
-		if (sec_types[k].named && s->name == NULL)
-			return conf_fail(ld->err, c, s->line,
-			    "[%s] needs a name: [%s \"NAME\"]", s->type,
-			    s->type);
-		if (!sec_types[k].named && s->name)
-			return conf_fail(ld->err, c, s->line,
-			    "[%s \"%s\"] takes no name: write [%s]", s->type,
-			    s->name, s->type);
-		if (!sec_types[k].named && count[k])
-			return conf_fail(
-			    ld->err, c, s->line, "[%s] appears twice", s->type);
-		count[k]++;
-	}
+	if ((rc = conf_sections_check(
+	         c, ld->err, sec_types, SEC__COUNT, count)) != 0)
+		return rc;
 	if (count[SEC_GENERAL] == 0)
 		return conf_fail(ld->err, c, 0,
 		    "no [general] section: it needs at least host_name (this "
@@ -418,7 +331,7 @@ bind_all(struct loader *ld)
 		const struct conf_section *s = &c->secs[i];
 		char **namep = NULL;
 		unsigned *linep = NULL;
-		switch (sec_kind(s->type)) {
+		switch (conf_sec_kind(sec_types, SEC__COUNT, s->type)) {
 		case SEC_GENERAL:
 			rc = conf_bind(c, s, general_fields,
 			    NFIELDS(general_fields), &cfg->general, ld->err);
@@ -446,7 +359,7 @@ bind_all(struct loader *ld)
 		case SEC_MAILBOX: {
 			struct vm_mailbox *m =
 			    &cfg->mailboxes[cfg->nmailboxes++];
-			if (!all_digits(s->name, VM_NUMBER_MAX))
+			if (!conf_all_digits(s->name, VM_NUMBER_MAX))
 				return conf_fail(ld->err, c, s->line,
 				    "mailbox extension '%s': digits only, at "
 				    "most %d",
@@ -478,6 +391,7 @@ check_general(struct loader *ld)
 {
 	struct vm_general *g = &ld->cfg->general;
 	const struct conf_section *s = conf_find(ld->c, "general", NULL);
+	const char *dir = ld->cfg->dir;
 	int rc;
 
 	if (!conf_valid_hostname(g->host_name) || conf_looks_ipv4(g->host_name))
@@ -485,9 +399,7 @@ check_general(struct loader *ld)
 		    "host_name '%s' must be this server's FQDN (the CN of its "
 		    "tomcat certificate), not an address",
 		    g->host_name);
-	if (!conf_is_ipv4(g->listen_address) &&
-	    !conf_is_ipv6(g->listen_address) &&
-	    !conf_valid_hostname(g->listen_address))
+	if (!conf_is_host(g->listen_address))
 		return conf_fail(ld->err, ld->c,
 		    conf_item_line(s, "listen_address"),
 		    "listen_address '%s' is not an address or a host name",
@@ -498,28 +410,30 @@ check_general(struct loader *ld)
 		    conf_item_line(s, "rtp_address"),
 		    "rtp_address '%s' must be an IP address (it goes into SDP)",
 		    g->rtp_address);
-	if ((rc = check_path(ld, s, "storage_path", &g->storage_path,
-	         CONF_PATH_MAY_NOT_EXIST)) != 0)
+	if ((rc = conf_item_path(ld->c, ld->err, s, "storage_path", dir,
+	         &g->storage_path, CONF_PATH_MAY_NOT_EXIST)) != 0)
 		return rc;
 	if (g->prompts_dir == NULL &&
 	    (g->prompts_dir = strdup(vm_default_prompts_dir())) == NULL)
 		return ENOMEM;
 	if (conf_item_find(s, "prompts_dir") &&
-	    (rc = check_path(ld, s, "prompts_dir", &g->prompts_dir,
-	         CONF_PATH_DIR_OK | CONF_PATH_DIR_ONLY)) != 0)
+	    (rc = conf_item_path(ld->c, ld->err, s, "prompts_dir", dir,
+	         &g->prompts_dir, CONF_PATH_DIR_OK | CONF_PATH_DIR_ONLY)) != 0)
 		return rc;
-	if (g->pid_file && (rc = check_path(ld, s, "pid_file", &g->pid_file,
-	                        CONF_PATH_MAY_NOT_EXIST)) != 0)
+	if (g->pid_file &&
+	    (rc = conf_item_path(ld->c, ld->err, s, "pid_file", dir,
+	         &g->pid_file, CONF_PATH_MAY_NOT_EXIST)) != 0)
 		return rc;
 	if (g->control_socket &&
-	    (rc = check_path(ld, s, "control_socket", &g->control_socket,
-	         CONF_PATH_MAY_NOT_EXIST)) != 0)
+	    (rc = conf_item_path(ld->c, ld->err, s, "control_socket", dir,
+	         &g->control_socket, CONF_PATH_MAY_NOT_EXIST)) != 0)
 		return rc;
 	if (g->keylog_file) {
-		if ((rc = check_path(ld, s, "keylog_file", &g->keylog_file,
-		         CONF_PATH_MAY_NOT_EXIST)) != 0)
+		if ((rc = conf_item_path(ld->c, ld->err, s, "keylog_file", dir,
+		         &g->keylog_file, CONF_PATH_MAY_NOT_EXIST)) != 0)
 			return rc;
-		cfg_warn(ld, conf_item_line(s, "keylog_file"),
+		conf_warn(ld->c, &ld->cfg->nwarnings,
+		    conf_item_line(s, "keylog_file"),
 		    "keylog_file is set: TLS session keys are written to %s, "
 		    "anyone who reads it can decrypt the signalling and the "
 		    "SRTP keys in it",
@@ -539,25 +453,29 @@ check_certificates(struct loader *ld)
 {
 	struct vm_certificates *ct = &ld->cfg->certs;
 	const struct conf_section *s = conf_find(ld->c, "certificates", NULL);
+	const char *dir = ld->cfg->dir;
 	int rc;
 
 	if (s == NULL)
 		return 0;
-	if ((rc = check_path(ld, s, "tomcat", &ct->tomcat, 0)) ||
-	    (rc = check_path(
-	         ld, s, "tomcat_key", &ct->tomcat_key, CONF_PATH_SECRET)) ||
-	    (rc = check_path(ld, s, "tomcat_ecdsa", &ct->tomcat_ecdsa, 0)) ||
-	    (rc = check_path(ld, s, "tomcat_ecdsa_key", &ct->tomcat_ecdsa_key,
-	         CONF_PATH_SECRET)) ||
-	    (rc = check_path(ld, s, "callmanager_trust", &ct->callmanager_trust,
-	         CONF_PATH_DIR_OK)) ||
-	    (rc = check_path(
-	         ld, s, "tomcat_trust", &ct->tomcat_trust, CONF_PATH_DIR_OK)) ||
-	    (rc = check_path(ld, s, "itl_signer", &ct->itl_signer, 0)) ||
-	    (rc = check_pair(
-	         ld, s, "tomcat", ct->tomcat, "tomcat_key", ct->tomcat_key)) ||
-	    (rc = check_pair(ld, s, "tomcat_ecdsa", ct->tomcat_ecdsa,
-	         "tomcat_ecdsa_key", ct->tomcat_ecdsa_key)))
+	if ((rc = conf_item_path(
+	         ld->c, ld->err, s, "tomcat", dir, &ct->tomcat, 0)) ||
+	    (rc = conf_item_path(ld->c, ld->err, s, "tomcat_key", dir,
+	         &ct->tomcat_key, CONF_PATH_SECRET)) ||
+	    (rc = conf_item_path(ld->c, ld->err, s, "tomcat_ecdsa", dir,
+	         &ct->tomcat_ecdsa, 0)) ||
+	    (rc = conf_item_path(ld->c, ld->err, s, "tomcat_ecdsa_key", dir,
+	         &ct->tomcat_ecdsa_key, CONF_PATH_SECRET)) ||
+	    (rc = conf_item_path(ld->c, ld->err, s, "callmanager_trust", dir,
+	         &ct->callmanager_trust, CONF_PATH_DIR_OK)) ||
+	    (rc = conf_item_path(ld->c, ld->err, s, "tomcat_trust", dir,
+	         &ct->tomcat_trust, CONF_PATH_DIR_OK)) ||
+	    (rc = conf_item_path(
+	         ld->c, ld->err, s, "itl_signer", dir, &ct->itl_signer, 0)) ||
+	    (rc = conf_check_pair(ld->c, ld->err, s, "tomcat", ct->tomcat,
+	         "tomcat_key", ct->tomcat_key)) ||
+	    (rc = conf_check_pair(ld->c, ld->err, s, "tomcat_ecdsa",
+	         ct->tomcat_ecdsa, "tomcat_ecdsa_key", ct->tomcat_ecdsa_key)))
 		return rc;
 	return 0;
 }
@@ -568,7 +486,7 @@ server_port(const char *w, unsigned *out)
 {
 	unsigned long n;
 
-	if (!all_digits(w, 5))
+	if (!conf_all_digits(w, 5))
 		return false;
 	n = strtoul(w, NULL, 10);
 	if (n == 0 || n > 65535)
@@ -597,8 +515,7 @@ parse_server(struct loader *ld, const struct conf_section *s, const char *v,
 	    (n == 3 && !server_port(ts, &tls)))
 		return conf_fail(ld->err, ld->c, line,
 		    "sip_server '%s': ports are 1-65535", v);
-	if (!conf_is_ipv4(host) && !conf_is_ipv6(host) &&
-	    !conf_valid_hostname(host))
+	if (!conf_is_host(host))
 		return conf_fail(ld->err, ld->c, line,
 		    "sip_server '%s': '%s' is not an address or a host name", v,
 		    host);
@@ -658,21 +575,21 @@ check_group(struct loader *ld, struct vm_port_group *g)
 		g->secure_rtp = false;
 	if (g->enable_next_generation_encryption &&
 	    conf_item_find(s, "security_mode"))
-		cfg_warn(ld, conf_item_line(s, "security_mode"),
+		conf_warn(ld->c, &ld->cfg->nwarnings,
+		    conf_item_line(s, "security_mode"),
 		    "port group '%s': security_mode does not apply with Next "
 		    "Generation Encryption (the call is Encrypted)",
 		    g->name);
 	if (tls && !g->enable_next_generation_encryption &&
 	    g->security_mode == VM_SEC_AUTHENTICATED && g->secure_rtp)
-		cfg_warn(ld, conf_item_line(s, "security_mode"),
+		conf_warn(ld->c, &ld->cfg->nwarnings,
+		    conf_item_line(s, "security_mode"),
 		    "port group '%s': Authenticated mode sends SRTP keys in "
 		    "clear text (NULL-SHA signalling)",
 		    g->name);
 	if (g->port == 0)
 		g->port = tls ? 5061 : 5060;
-	if (!conf_is_ipv4(g->ip_address_or_host_name) &&
-	    !conf_is_ipv6(g->ip_address_or_host_name) &&
-	    !conf_valid_hostname(g->ip_address_or_host_name))
+	if (!conf_is_host(g->ip_address_or_host_name))
 		return conf_fail(ld->err, ld->c,
 		    conf_item_line(s, "ip_address_or_host_name"),
 		    "port group '%s': '%s' is not an address or a host name",
@@ -695,8 +612,7 @@ check_group(struct loader *ld, struct vm_port_group *g)
 		g->nservers++;
 	}
 	for (char **p = g->tftp_server; p && *p; p++) {
-		if (!conf_valid_hostname(*p) && !conf_is_ipv4(*p) &&
-		    !conf_is_ipv6(*p))
+		if (!conf_is_host(*p))
 			return conf_fail(ld->err, ld->c,
 			    item_line_entry(s, "tftp_server", *p),
 			    "port group '%s': tftp_server '%s' is not a host "
@@ -704,7 +620,8 @@ check_group(struct loader *ld, struct vm_port_group *g)
 			    g->name, *p);
 		/* Legal, but the ITL download will refuse it (the guide). */
 		if (conf_is_ipv4(*p) || conf_is_ipv6(*p))
-			cfg_warn(ld, item_line_entry(s, "tftp_server", *p),
+			conf_warn(ld->c, &ld->cfg->nwarnings,
+			    item_line_entry(s, "tftp_server", *p),
 			    "port group '%s': tftp_server %s is an IP address: "
 			    "the ITL download needs the host name that is the "
 			    "CN of the call manager's CallManager certificate",
@@ -744,7 +661,8 @@ check_ports(struct loader *ld)
 	}
 	for (size_t j = 0; j < cfg->ngroups; j++) {
 		if (cfg->groups[j].ports == NULL)
-			cfg_warn(ld, cfg->groups[j].line,
+			conf_warn(ld->c, &ld->cfg->nwarnings,
+			    cfg->groups[j].line,
 			    "port group '%s' has no [ports \"%s\"] section: it "
 			    "answers no calls",
 			    cfg->groups[j].name, cfg->groups[j].name);
@@ -774,21 +692,24 @@ check_mailboxes(struct loader *ld)
 				    "line %u)",
 				    m->extension, cfg->mailboxes[j].line);
 		}
-		if (m->pin && (!all_digits(m->pin, 20) || strlen(m->pin) < 4))
+		if (m->pin &&
+		    (!conf_all_digits(m->pin, 20) || strlen(m->pin) < 4))
 			return conf_fail(ld->err, ld->c,
 			    conf_item_line(s, "pin"),
 			    "mailbox %s: the PIN must be 4 to 20 digits",
 			    m->extension);
 		if (m->pin && (ld->mode & 077))
-			cfg_warn(ld, conf_item_line(s, "pin"),
+			conf_warn(ld->c, &ld->cfg->nwarnings,
+			    conf_item_line(s, "pin"),
 			    "mailbox %s: this file holds PINs and is readable "
 			    "by group or others (mode %03o): chmod 600 it",
 			    m->extension, (unsigned)(ld->mode & 0777));
-		if ((rc = check_path(ld, s, "standard_greeting",
-		         &m->standard_greeting, 0)) ||
-		    (rc = check_path(
-		         ld, s, "busy_greeting", &m->busy_greeting, 0)) ||
-		    (rc = check_path(ld, s, "greetings_dir", &m->greetings_dir,
+		if ((rc = conf_item_path(ld->c, ld->err, s, "standard_greeting",
+		         cfg->dir, &m->standard_greeting, 0)) ||
+		    (rc = conf_item_path(ld->c, ld->err, s, "busy_greeting",
+		         cfg->dir, &m->busy_greeting, 0)) ||
+		    (rc = conf_item_path(ld->c, ld->err, s, "greetings_dir",
+		         cfg->dir, &m->greetings_dir,
 		         CONF_PATH_DIR_OK | CONF_PATH_DIR_ONLY)))
 			return rc;
 		if (m->owner_name == NULL &&
@@ -796,21 +717,6 @@ check_mailboxes(struct loader *ld)
 			return ENOMEM;
 	}
 	return 0;
-}
-
-static void
-wipe_conf_secrets(struct conf *c)
-{
-	for (size_t i = 0; c && i < c->nsecs; i++) {
-		struct conf_section *s = &c->secs[i];
-		for (size_t j = 0; j < s->nitems; j++) {
-			if (strcmp(s->items[j].key, "pin") == 0 ||
-			    strcmp(s->items[j].key,
-			        "authentication_password") == 0)
-				secure_wipe(
-				    s->items[j].val, strlen(s->items[j].val));
-		}
-	}
 }
 
 int
@@ -858,7 +764,7 @@ vm_config_load(struct vm_config **cp, const char *path, struct conf_err *err)
 		}
 	}
 out:
-	wipe_conf_secrets(ld.c);
+	conf_wipe_values(ld.c, NULL, secret_keys);
 	conf_free(ld.c);
 	if (rc) {
 		vm_config_free(ld.cfg);

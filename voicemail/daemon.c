@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <openssl/x509.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +13,12 @@
 
 #include "core/ctl.h"
 #include "core/log.h"
+#include "daemon/daemon.h"
 #include "media/stream.h"
 #include "sip/enc.h"
 #include "store/store.h"
 #include "tls/ctx.h"
+#include "tls/ident.h"
 #include "tls/peer.h"
 #include "voicemail/itl.h"
 #include "voicemail/vm.h"
@@ -169,6 +170,34 @@ load_greetings(struct voicemail *vm)
 
 /* ---- TLS ---- */
 
+/* TLS options from [certificates] and the TLS Ciphers option. */
+static bool
+tls_opts_of(const struct vm_config *cfg, struct tls_opts *o)
+{
+	const struct vm_certificates *c = &cfg->certs;
+	const struct tls_ident_files f = {.rsa_cert = c->tomcat,
+	    .rsa_key = c->tomcat_key,
+	    .ec_cert = c->tomcat_ecdsa,
+	    .ec_key = c->tomcat_ecdsa_key,
+	    .trust = c->callmanager_trust};
+
+	if (!tls_opts_identities(o, &f))
+		return false;
+	o->ciphers = cfg->general.tls_ciphers;
+	/* A port group in Security Mode Authenticated (no NGE): NULL-SHA. */
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		const struct vm_port_group *g = &cfg->groups[i];
+		if (g->sip_security_profile == VM_PROFILE_5061_TLS &&
+		    !g->enable_next_generation_encryption &&
+		    g->security_mode == VM_SEC_AUTHENTICATED)
+			o->also_authenticated = true;
+	}
+	o->allow_tls13 = cfg->general.tls13;
+	o->keylog_file = cfg->general.keylog_file;
+	o->what = "voicemail SIP TLS";
+	return true;
+}
+
 /*
  * Contexts from [certificates] and TLS Ciphers: the tomcat and
  * tomcat-ECDSA identities, CallManager-trust, plus the call manager
@@ -177,41 +206,13 @@ load_greetings(struct voicemail *vm)
 static int
 make_tls(struct voicemail *vm, SSL_CTX **sctx, SSL_CTX **cctx)
 {
-	const struct vm_certificates *c = &vm->cfg->certs;
 	struct tls_opts o;
 	int err;
 
-	*sctx = *cctx = NULL;
-	if (!c->tomcat && !c->tomcat_ecdsa)
-		return 0;
-	tls_opts_default(&o);
-	o.cert = c->tomcat ? c->tomcat : c->tomcat_ecdsa;
-	o.key = c->tomcat ? c->tomcat_key : c->tomcat_ecdsa_key;
-	if (c->tomcat && c->tomcat_ecdsa) {
-		o.cert2 = c->tomcat_ecdsa;
-		o.key2 = c->tomcat_ecdsa_key;
-	}
-	o.ca_file = c->callmanager_trust;
-	o.ciphers = vm->cfg->general.tls_ciphers;
-	/* A port group in Security Mode Authenticated (no NGE): NULL-SHA. */
-	for (size_t i = 0; i < vm->cfg->ngroups; i++) {
-		const struct vm_port_group *g = &vm->cfg->groups[i];
-		if (g->sip_security_profile == VM_PROFILE_5061_TLS &&
-		    !g->enable_next_generation_encryption &&
-		    g->security_mode == VM_SEC_AUTHENTICATED)
-			o.also_authenticated = true;
-	}
-	o.allow_tls13 = vm->cfg->general.tls13;
-	o.keylog_file = vm->cfg->general.keylog_file;
-	o.what = "voicemail SIP TLS";
-	if ((err = tls_ctx_new(sctx, true, &o)) != 0)
-		return err;
-	o.what = "voicemail SIP TLS client";
-	if ((err = tls_ctx_new(cctx, false, &o)) != 0) {
-		SSL_CTX_free(*sctx);
-		*sctx = NULL;
-		return err;
-	}
+	if ((err = tls_ctx_pair_new(
+	         sctx, cctx, tls_opts_of(vm->cfg, &o) ? &o : NULL)) != 0 ||
+	    *sctx == NULL)
+		return err; /* failed, or no TLS */
 	for (size_t i = 0; i < vm->ngroups; i++) {
 		STACK_OF(X509) *certs = vm->groups[i].itl_certs;
 		for (int j = 0; certs && j < sk_X509_num(certs); j++) {
@@ -226,18 +227,9 @@ make_tls(struct voicemail *vm, SSL_CTX **sctx, SSL_CTX **cctx)
 int
 vm_check_identities(struct vm_config *cfg, char *why, size_t whysz)
 {
-	struct voicemail tmp = {.cfg = cfg};
-	SSL_CTX *s = NULL, *c = NULL;
-	int err = make_tls(&tmp, &s, &c);
+	struct tls_opts o;
 
-	if (err != 0)
-		snprintf(
-		    why, whysz, "the TLS identities do not load (see above)");
-	else if (s && !tls_ctx_identities_current(s, why, whysz))
-		err = EINVAL;
-	SSL_CTX_free(s);
-	SSL_CTX_free(c);
-	return err;
+	return tls_ctx_pair_check(tls_opts_of(cfg, &o) ? &o : NULL, why, whysz);
 }
 
 int
@@ -603,8 +595,9 @@ conn_lost_h(struct sip_conn *c, int err, void *arg)
  * Required" until `ngvoice portgroup reset` (the guide's Reset button).
  */
 static void
-reload(struct voicemail *vm)
+reload_h(void *arg)
 {
+	struct voicemail *vm = arg;
 	struct vm_config *ncfg, *old = vm->cfg;
 	struct conf_err err;
 	char msg[600];
@@ -643,20 +636,6 @@ reload(struct voicemail *vm)
 	log_info("reloaded %s: certificates and trust apply to new "
 	         "connections; other changes need a restart",
 	    vm->cfg_path);
-}
-
-static void
-signal_cb(evutil_socket_t sig, short what, void *arg)
-{
-	struct voicemail *vm = arg;
-
-	(void)what;
-	if (sig == SIGHUP) {
-		reload(vm);
-		return;
-	}
-	log_info("voicemail: stopping on signal %d", (int)sig);
-	event_base_loopbreak(vm->base);
 }
 
 /* ---- life cycle ---- */
@@ -803,13 +782,9 @@ vm_start(struct voicemail *vm)
 		return err;
 	if ((err = vm_control_start(vm)) != 0 || (err = vm_mwi_start(vm)) != 0)
 		return err;
-	vm->sig_hup = evsignal_new(vm->base, SIGHUP, signal_cb, vm);
-	vm->sig_term = evsignal_new(vm->base, SIGTERM, signal_cb, vm);
-	vm->sig_int = evsignal_new(vm->base, SIGINT, signal_cb, vm);
-	if (!vm->sig_hup || !vm->sig_term || !vm->sig_int ||
-	    event_add(vm->sig_hup, NULL) || event_add(vm->sig_term, NULL) ||
-	    event_add(vm->sig_int, NULL))
-		return ENOMEM;
+	if ((err = daemon_signals_add(vm->base, "voicemail", reload_h, vm,
+	         &vm->sig_hup, &vm->sig_term, &vm->sig_int)) != 0)
+		return err;
 
 	char t[SA_FMT_MAX], u[SA_FMT_MAX];
 	unsigned nports = 0;
@@ -833,12 +808,7 @@ vm_free(struct voicemail *vm)
 {
 	if (vm == NULL)
 		return;
-	if (vm->sig_hup)
-		event_free(vm->sig_hup);
-	if (vm->sig_term)
-		event_free(vm->sig_term);
-	if (vm->sig_int)
-		event_free(vm->sig_int);
+	daemon_signals_free(&vm->sig_hup, &vm->sig_term, &vm->sig_int);
 	if (vm->cfg && vm->cfg->general.pid_file && vm->stack)
 		unlink(vm->cfg->general.pid_file);
 	vm_control_stop(vm);

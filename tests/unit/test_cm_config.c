@@ -1,49 +1,10 @@
 /* Unit tests for the call manager configuration: the guide's example, defaults, errors with file:line, warnings, routing and voicemail lookups. */
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
 #include "callmgr/config.h"
-#include "core/log.h"
+#include "cfgtest.h"
 
-static char tmpdir[64];
-static char cfg_file[128];
+CFGTEST_LOADERS(cm_config, cm_config_load)
 
 /* ---- fixtures ---- */
-
-static void
-write_file(const char *rel, const char *text, mode_t mode)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, mode), 0);
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 /*
  * A directory with the files of the guide's [certificates]. The loader
@@ -60,10 +21,8 @@ group_setup(void **state)
 	char path[256];
 
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ngv-cmcfg-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make("/tmp/ngv-cmcfg-XXXXXX") != 0)
 		return -1;
-	snprintf(cfg_file, sizeof(cfg_file), "%s/t.conf", tmpdir);
 	snprintf(path, sizeof(path), "%s/certs", tmpdir);
 	if (mkdir(path, 0755) != 0)
 		return -1;
@@ -79,58 +38,6 @@ group_setup(void **state)
 		write_file(path, "-----BEGIN PRIVATE KEY-----\n", 0600);
 	}
 	return 0;
-}
-
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Writes text as tmpdir/t.conf and loads it; warnings go to *logp. */
-static int
-load_text(const char *text, mode_t mode, struct cm_config **cfgp,
-    struct conf_err *err, char *log, size_t logsz)
-{
-	char lpath[160];
-	int fd, rc;
-	ssize_t n;
-
-	write_file("t.conf", text, mode);
-	snprintf(lpath, sizeof(lpath), "%s/log", tmpdir);
-	fd = open(lpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	log_set_fd(fd);
-	rc = cm_config_load(cfgp, cfg_file, err);
-	log_set_fd(2);
-	n = pread(fd, log, logsz - 1, 0);
-	log[n > 0 ? n : 0] = '\0';
-	close(fd);
-	return rc;
-}
-
-/* Copies a file of tests/data into the temporary directory. */
-static void
-copy_data(const char *name, mode_t mode)
-{
-	char path[512], *buf;
-	FILE *f;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", NGV_TEST_DATA, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	write_file(name, buf, mode);
-	free(buf);
 }
 
 #define PRE "[enterprise]\nhost_name = cucm.example.com\n" /* 2 lines */
@@ -155,22 +62,11 @@ test_guide_example(void **state)
 	struct cm_config *cfg = NULL;
 	struct conf_err err;
 	char log[4096], path[256], buf[400];
-	int rc;
 
 	(void)state;
-	copy_data("cm-guide.conf", 0600);
+	free(copy_data("cm-guide.conf", 0600));
 	snprintf(path, sizeof(path), "%s/cm-guide.conf", tmpdir);
-	/* Same as load_text, for this file name. */
-	snprintf(buf, sizeof(buf), "%s/log", tmpdir);
-	int fd = open(buf, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	log_set_fd(fd);
-	rc = cm_config_load(&cfg, path, &err);
-	log_set_fd(2);
-	ssize_t n = pread(fd, log, sizeof(log) - 1, 0);
-	log[n > 0 ? n : 0] = '\0';
-	close(fd);
-	if (rc != 0)
+	if (load_path(path, &cfg, &err, log, sizeof(log)) != 0)
 		fail_msg("%s", conf_err_str(&err, buf, sizeof(buf)));
 	assert_int_equal(cfg->nwarnings, 0);
 	assert_string_equal(log, "");
@@ -191,15 +87,12 @@ test_guide_example(void **state)
 	assert_false(e->tls13);
 
 	/* Certificate paths are made absolute from the file's directory. */
-	char *real = realpath(tmpdir, NULL);
-	assert_non_null(real);
-	snprintf(buf, sizeof(buf), "%s/certs/CallManager.pem", real);
+	abs_path(buf, sizeof(buf), "certs/CallManager.pem");
 	assert_string_equal(cfg->certs.callmanager, buf);
-	snprintf(buf, sizeof(buf), "%s/certs/callmanager-trust", real);
+	abs_path(buf, sizeof(buf), "certs/callmanager-trust");
 	assert_string_equal(cfg->certs.callmanager_trust, buf);
-	snprintf(buf, sizeof(buf), "%s/certs/tomcat.key", real);
+	abs_path(buf, sizeof(buf), "certs/tomcat.key");
 	assert_string_equal(cfg->certs.tomcat_key, buf);
-	free(real);
 
 	assert_int_equal(cfg->nprofiles, 1);
 	const struct cm_trunk_security_profile *p = &cfg->profiles[0];
@@ -748,19 +641,11 @@ test_errors(void **state)
 			cm_config_free(cfg);
 			continue;
 		}
-		if (rc == 0) {
+		if (rc == 0)
 			cm_config_free(cfg);
-			fail_msg("case %zu: loaded, expected line %u: %s", i,
-			    cases[i].line, cases[i].msg);
-		}
-		assert_true(rc == EINVAL || rc == EBADMSG);
-		assert_null(cfg);
-		conf_err_str(&err, buf, sizeof(buf));
-		if (err.line != cases[i].line ||
-		    strstr(err.msg, cases[i].msg) == NULL ||
-		    strcmp(err.file, cfg_file) != 0)
-			fail_msg("case %zu: got '%s', expected line %u: %s", i,
-			    buf, cases[i].line, cases[i].msg);
+		else
+			assert_null(cfg);
+		expect_error(i, rc, &err, cases[i].line, cases[i].msg);
 	}
 }
 
@@ -872,17 +757,7 @@ test_warnings(void **state)
 		else
 			snprintf(want, sizeof(want), "warn: %s: ", cfg_file);
 		/* The message on the line that names the place. */
-		bool found = false;
-		for (char *l = log; l && *l && !found;) {
-			char *nl = strchr(l, '\n');
-			if (nl)
-				*nl = '\0';
-			found = strstr(l, want) && strstr(l, cases[i].msg);
-			l = nl ? nl + 1 : NULL;
-		}
-		if (!found)
-			fail_msg("case %zu: no '%s...%s' in:\n%s", i, want,
-			    cases[i].msg, log);
+		expect_warning(i, log, want, cases[i].msg);
 		cm_config_free(cfg);
 	}
 

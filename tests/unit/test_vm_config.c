@@ -1,50 +1,10 @@
 /* Unit tests for the voicemail server configuration: the guide's example, defaults, labels, errors with file:line and warnings. */
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include "core/log.h"
+#include "cfgtest.h"
 #include "voicemail/config.h"
 
-static char tmpdir[64];
-static char cfg_file[128];
+CFGTEST_LOADERS(vm_config, vm_config_load)
 
 /* ---- fixtures ---- */
-
-static void
-write_file(const char *rel, const char *text, mode_t mode)
-{
-	char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, mode), 0);
-}
-
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 /*
  * A directory with the files of the guide's [certificates], a trust store,
@@ -62,10 +22,8 @@ group_setup(void **state)
 	char path[256];
 
 	(void)state;
-	snprintf(tmpdir, sizeof(tmpdir), "/tmp/ngv-vmcfg-XXXXXX");
-	if (mkdtemp(tmpdir) == NULL)
+	if (tmpdir_make("/tmp/ngv-vmcfg-XXXXXX") != 0)
 		return -1;
-	snprintf(cfg_file, sizeof(cfg_file), "%s/t.conf", tmpdir);
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", tmpdir, dirs[i]);
 		if (mkdir(path, 0755) != 0)
@@ -83,66 +41,6 @@ group_setup(void **state)
 	return 0;
 }
 
-static int
-group_teardown(void **state)
-{
-	(void)state;
-	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Loads path with warnings going to log. */
-static int
-load_path(const char *path, struct vm_config **cfgp, struct conf_err *err,
-    char *log, size_t logsz)
-{
-	char lpath[160];
-	int fd, rc;
-	ssize_t n;
-
-	snprintf(lpath, sizeof(lpath), "%s/log", tmpdir);
-	fd = open(lpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	log_set_fd(fd);
-	rc = vm_config_load(cfgp, path, err);
-	log_set_fd(2);
-	n = pread(fd, log, logsz - 1, 0);
-	log[n > 0 ? n : 0] = '\0';
-	close(fd);
-	return rc;
-}
-
-/* Writes text as tmpdir/t.conf and loads it; warnings go to log. */
-static int
-load_text(const char *text, mode_t mode, struct vm_config **cfgp,
-    struct conf_err *err, char *log, size_t logsz)
-{
-	write_file("t.conf", text, mode);
-	return load_path(cfg_file, cfgp, err, log, logsz);
-}
-
-/* Copies a file of tests/data into the temporary directory; returns its text. */
-static char *
-copy_data(const char *name, mode_t mode)
-{
-	char path[512], *buf;
-	FILE *f;
-	long n;
-
-	snprintf(path, sizeof(path), "%s/%s", NGV_TEST_DATA, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	write_file(name, buf, mode);
-	return buf;
-}
-
 /* The line number of the first line of text that starts with prefix. */
 static unsigned
 line_of(const char *text, const char *prefix)
@@ -156,20 +54,6 @@ line_of(const char *text, const char *prefix)
 		p = p ? p + 1 : NULL;
 	}
 	return 0;
-}
-
-/* tmpdir + "/" + rel, with tmpdir resolved as the loader resolves it. */
-static void
-abs_path(char *buf, size_t sz, const char *rel)
-{
-	char *real = realpath(tmpdir, NULL);
-
-	assert_non_null(real);
-	if (rel)
-		snprintf(buf, sz, "%s/%s", real, rel);
-	else
-		snprintf(buf, sz, "%s", real);
-	free(real);
 }
 
 #define GEN                                                                    \
@@ -929,25 +813,17 @@ test_errors(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct vm_config *cfg = NULL;
 		struct conf_err err;
-		char buf[600], log[4096];
+		char log[4096];
 		int rc;
 
 		memset(&err, 0, sizeof(err));
 		rc = load_text(
 		    cases[i].text, 0600, &cfg, &err, log, sizeof(log));
-		if (rc == 0) {
+		if (rc == 0)
 			vm_config_free(cfg);
-			fail_msg("case %zu: loaded, expected line %u: %s", i,
-			    cases[i].line, cases[i].msg);
-		}
-		assert_true(rc == EINVAL || rc == EBADMSG);
-		assert_null(cfg);
-		conf_err_str(&err, buf, sizeof(buf));
-		if (err.line != cases[i].line ||
-		    strstr(err.msg, cases[i].msg) == NULL ||
-		    strcmp(err.file, cfg_file) != 0)
-			fail_msg("case %zu: got '%s', expected line %u: %s", i,
-			    buf, cases[i].line, cases[i].msg);
+		else
+			assert_null(cfg);
+		expect_error(i, rc, &err, cases[i].line, cases[i].msg);
 	}
 }
 
@@ -1073,17 +949,7 @@ test_warnings(void **state)
 		snprintf(want, sizeof(want), "warn: %s:%u: ", cfg_file,
 		    cases[i].line);
 		/* The message on the line that names the place. */
-		bool found = false;
-		for (char *l = log; l && *l && !found;) {
-			char *nl = strchr(l, '\n');
-			if (nl)
-				*nl = '\0';
-			found = strstr(l, want) && strstr(l, cases[i].msg);
-			l = nl ? nl + 1 : NULL;
-		}
-		if (!found)
-			fail_msg("case %zu: no '%s...%s' in:\n%s", i, want,
-			    cases[i].msg, log);
+		expect_warning(i, log, want, cases[i].msg);
 		vm_config_free(cfg);
 	}
 
