@@ -77,7 +77,7 @@ cli_callmanager(int argc, char **argv)
 	    .name = "callmanager",
 	    .usage = usage,
 	    .check = check,
-	    .base_new = event_base_new,
+	    .base_new = daemon_event_base_new,
 	    .alloc = cm_alloc_h,
 	    .start = cm_start_h,
 	    .free = cm_free_h,

@@ -34,10 +34,29 @@ run(const struct daemon_cli *dc, const char *config)
 		event_base_free(base);
 		return 1;
 	}
+	/* Log lines of one turn of the loop in one write(2). */
+	(void)log_batch_start(base);
 	event_base_dispatch(base);
 	dc->free(d);
+	log_batch_stop();
 	event_base_free(base);
 	return 0;
+}
+
+struct event_base *
+daemon_event_base_new(void)
+{
+	struct event_config *cfg = event_config_new();
+	struct event_base *base;
+
+	if (cfg == NULL)
+		return NULL;
+	/* epoll changes of one turn go in together: a TLS write adds and
+	 * removes EV_WRITE within the turn, which then costs no epoll_ctl. */
+	event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	base = event_base_new_with_config(cfg);
+	event_config_free(cfg);
+	return base;
 }
 
 int

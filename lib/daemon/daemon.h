@@ -30,6 +30,10 @@ struct daemon_cli {
  */
 int daemon_main(const struct daemon_cli *dc, int argc, char **argv);
 
+/* An event loop for a daemon: epoll's change list on (no dup'd file
+ * descriptors here, the one case it mishandles). NULL when out of memory. */
+struct event_base *daemon_event_base_new(void);
+
 /*
  * Adds a daemon's signal events to base: SIGHUP calls reload_h(arg);
  * SIGTERM and SIGINT log "WHO: stopping on signal N" and break the loop.
