@@ -73,7 +73,9 @@ wait_for() {
 	return 1
 }
 # wait_log FILE PATTERN SECONDS (a grep -E pattern)
-wait_log() { wait_for "$3" grep -Eq -- "$2" "$1"; }
+# (the log may not exist yet: the daemon's redirect races the first look)
+log_has() { grep -Eq -- "$2" "$1" 2>/dev/null; }
+wait_log() { wait_for "$3" log_has "$1" "$2"; }
 now_ms() { date +%s%3N; }
 # mark FILE: remembers how many lines FILE has; wait_new FILE PATTERN SECONDS
 # then looks only at the lines written after the mark.
