@@ -140,42 +140,87 @@ copy_hdrs(struct buf *b, const struct sip_msg *req, enum sip_hdr_id id)
 }
 
 int
-sip_enc_reply(struct buf *b, const struct sip_msg *req, uint16_t code,
-    const char *reason, struct slice to_tag, struct slice extra,
-    struct slice ctype, struct slice body)
+sip_reply_tpl_build(
+    struct buf *b, const struct sip_msg *req, struct sip_reply_tpl *t)
 {
 	const struct sip_hdr *to = sip_msg_hdr(req, SIP_HDR_TO);
+	size_t base = b->len;
 
-	sip_enc_status_line(
-	    b, code, slice_cstr(reason ? reason : sip_reason(code)));
+	memset(t, 0, sizeof(*t));
 	copy_hdrs(b, req, SIP_HDR_VIA);
 	copy_hdrs(b, req, SIP_HDR_FROM);
+	t->to_at = b->len - base;
 	if (to) {
-		BUF_LIT(b, "To: ");
+		struct slice tag;
+		t->has_to = true;
 		buf_append_slice(b, to->val);
-		/* RFC 3261 8.2.6.2: add a tag unless the request had one. */
-		if (to_tag.n && !slice_isset(req->to.tag) && code > 100) {
-			struct slice t;
-			if (sip_param_get(req->to.params, "tag", &t) != 0) {
-				BUF_LIT(b, ";tag=");
-				buf_append_slice(b, to_tag);
-			}
-		}
-		BUF_LIT(b, "\r\n");
+		/* RFC 3261 8.2.6.2: a tag is added unless the request had one. */
+		t->tag_ok = !slice_isset(req->to.tag) &&
+		            sip_param_get(req->to.params, "tag", &tag) != 0;
 	}
+	t->to_end = b->len - base;
 	copy_hdrs(b, req, SIP_HDR_CALL_ID);
 	copy_hdrs(b, req, SIP_HDR_CSEQ);
+	t->rr_at = b->len - base;
 	/*
 	 * RFC 3261 12.1.1: a response that can create a dialog carries the
 	 * request's Record-Route, so the caller's route set includes the
 	 * proxies that asked to stay on the path.
 	 */
-	if (code > 100 && code < 300 && !slice_isset(req->to.tag) &&
+	if (!slice_isset(req->to.tag) &&
 	    (sip_method_eq(req->method, "INVITE") ||
 	        sip_method_eq(req->method, "SUBSCRIBE") ||
 	        sip_method_eq(req->method, "REFER")))
 		copy_hdrs(b, req, SIP_HDR_RECORD_ROUTE);
+	t->len = b->len - base;
+	return b->err;
+}
+
+int
+sip_reply_tpl_enc(struct buf *b, const char *tpl, const struct sip_reply_tpl *t,
+    uint16_t code, const char *reason, struct slice to_tag, struct slice extra,
+    struct slice ctype, struct slice body)
+{
+	sip_enc_status_line(
+	    b, code, slice_cstr(reason ? reason : sip_reason(code)));
+	buf_append(b, tpl, t->to_at);
+	if (t->has_to) {
+		BUF_LIT(b, "To: ");
+		buf_append(b, tpl + t->to_at, t->to_end - t->to_at);
+		if (to_tag.n && t->tag_ok && code > 100) {
+			BUF_LIT(b, ";tag=");
+			buf_append_slice(b, to_tag);
+		}
+		BUF_LIT(b, "\r\n");
+	}
+	buf_append(b, tpl + t->to_end,
+	    (code > 100 && code < 300 ? t->len : t->rr_at) - t->to_end);
 	buf_append_slice(b, extra);
 	sip_enc_body(b, ctype, body);
 	return b->err;
+}
+
+int
+sip_enc_reply(struct buf *b, const struct sip_msg *req, uint16_t code,
+    const char *reason, struct slice to_tag, struct slice extra,
+    struct slice ctype, struct slice body)
+{
+	struct sip_reply_tpl t;
+	char mem[2048];
+	struct buf tb;
+	int err;
+
+	buf_init_fixed(&tb, mem, sizeof(mem));
+	if (sip_reply_tpl_build(&tb, req, &t) != 0) {
+		/* more than fits on the stack: the heap */
+		buf_init(&tb);
+		if ((err = sip_reply_tpl_build(&tb, req, &t)) != 0) {
+			buf_free(&tb);
+			return err;
+		}
+	}
+	err = sip_reply_tpl_enc(
+	    b, tb.p, &t, code, reason, to_tag, extra, ctype, body);
+	buf_free(&tb);
+	return err;
 }

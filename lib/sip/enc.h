@@ -36,4 +36,25 @@ int sip_enc_reply(struct buf *b, const struct sip_msg *req, uint16_t code,
     const char *reason, struct slice to_tag, struct slice extra,
     struct slice ctype, struct slice body);
 
+/*
+ * The same in two steps, for a server transaction that answers several
+ * times: sip_reply_tpl_build() appends to b what every response to req
+ * copies from it (Via, From, the To value, Call-ID, CSeq, Record-Route) and
+ * fills t with where each part is; sip_reply_tpl_enc() then builds a
+ * response from those bytes (tpl: what was appended) without the request.
+ * Same output as sip_enc_reply(). Both return 0 or ENOMEM.
+ */
+struct sip_reply_tpl {
+	size_t to_at, to_end; /* the To value */
+	size_t rr_at;         /* Record-Route lines from here to len */
+	size_t len;
+	bool has_to, tag_ok;
+};
+int sip_reply_tpl_build(
+    struct buf *b, const struct sip_msg *req, struct sip_reply_tpl *t);
+int sip_reply_tpl_enc(struct buf *b, const char *tpl,
+    const struct sip_reply_tpl *t, uint16_t code, const char *reason,
+    struct slice to_tag, struct slice extra, struct slice ctype,
+    struct slice body);
+
 #endif

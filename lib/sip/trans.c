@@ -45,10 +45,6 @@ struct sip_stack {
 	struct list accepted; /* INVITE server transactions in S_ACCEPTED */
 	struct list cpending; /* client transactions with no final answer */
 	unsigned ntrans;
-	/* reparse of a server transaction's stored request; scratch_of says
-	 * whose request scratch holds, so that replying twice parses once */
-	struct sip_msg scratch;
-	const struct sip_strans *scratch_of;
 	struct sip_msg cscratch; /* client side: requests sent, ACK, CANCEL */
 	sip_conn_lost_h *losth;
 	void *lostarg;
@@ -91,8 +87,10 @@ struct sip_strans {
 	enum sstate state;
 	struct sip_rx rx; /* rx.conn referenced; peer_cert not kept */
 	struct sa rdst;   /* where responses go (send_response) */
-	char *req;        /* reparsed framed as it came (datagram/stream) */
-	size_t reqlen;
+	/* what every response copies from the request (sip_reply_tpl):
+	 * replies are built without parsing the request again */
+	char *tpl;
+	struct sip_reply_tpl tplpos;
 	char *resp; /* last response sent */
 	size_t resplen;
 	uint16_t last_code;
@@ -739,14 +737,12 @@ sip_ctrans_conn(const struct sip_ctrans *ct)
 static void
 strans_destroy(struct sip_strans *st)
 {
-	if (st->s->scratch_of == st)
-		st->s->scratch_of = NULL;
 	list_del(&st->hle);
 	list_del(&st->ale);
 	event_free(st->tmr_retx);
 	event_free(st->tmr_main);
 	sip_conn_unref(st->rx.conn);
-	free(st->req);
+	free(st->tpl);
 	free(st->resp);
 	st->s->ntrans--;
 	free(st);
@@ -806,34 +802,11 @@ send_response(struct sip_stack *s, const struct sip_rx *rx,
 static void
 strans_drop_messages(struct sip_strans *st)
 {
-	if (st->s->scratch_of == st)
-		st->s->scratch_of = NULL;
-	free(st->req);
-	st->req = NULL;
-	st->reqlen = 0;
+	free(st->tpl);
+	st->tpl = NULL;
 	free(st->resp);
 	st->resp = NULL;
 	st->resplen = 0;
-}
-
-/* The stored request, parsed (NULL once dropped): parsed again only when
- * another transaction's request took the scratch message since. */
-static const struct sip_msg *
-strans_msg(const struct sip_strans *st)
-{
-	struct sip_stack *s = st->s;
-	struct sip_perr perr;
-
-	if (st->req == NULL)
-		return NULL;
-	if (s->scratch_of == st)
-		return &s->scratch;
-	s->scratch_of = NULL;
-	if (sip_msg_parse(&s->scratch, st->req, st->reqlen,
-	        sip_proto_stream(st->rx.proto), &s->conf.tp.lim, &perr) != 0)
-		return NULL;
-	s->scratch_of = st;
-	return &s->scratch;
 }
 
 static int
@@ -912,8 +885,6 @@ sip_strans_alloc(struct sip_strans **stp, struct sip_stack *s,
 	st->rx.peer_cert = NULL;
 	st->rx.conn = sip_conn_ref(rx->conn);
 	response_dst(s, rx, m, &st->rdst);
-	st->req = malloc(m->len);
-	st->reqlen = m->len;
 	st->cancelh = cancelh;
 	st->arg = arg;
 	st->cseq = m->cseq.num;
@@ -922,11 +893,20 @@ sip_strans_alloc(struct sip_strans **stp, struct sip_stack *s,
 	list_init(&st->hle);
 	list_init(&st->ale);
 	s->ntrans++;
-	if (st->req == NULL || st->tmr_retx == NULL || st->tmr_main == NULL) {
+	if (st->tmr_retx == NULL || st->tmr_main == NULL) {
 		strans_destroy(st);
 		return ENOMEM;
 	}
-	memcpy(st->req, m->buf, m->len);
+	{
+		struct buf tb;
+		buf_init(&tb);
+		if (sip_reply_tpl_build(&tb, m, &st->tplpos) != 0) {
+			buf_free(&tb);
+			strans_destroy(st);
+			return ENOMEM;
+		}
+		st->tpl = tb.p; /* ours now */
+	}
 	st->hash = key_hash(st->key);
 	list_add_tail(hash_bucket(s->sbuckets, st->hash), &st->hle);
 	if (st->invite) {
@@ -934,8 +914,8 @@ sip_strans_alloc(struct sip_strans **stp, struct sip_stack *s,
 		char mem[2048];
 		struct buf b;
 		buf_init_fixed(&b, mem, sizeof(mem));
-		if (sip_enc_reply(&b, m, 100, NULL, SLICE_NULL, SLICE_NULL,
-		        SLICE_NULL, SLICE_NULL) == 0)
+		if (sip_reply_tpl_enc(&b, st->tpl, &st->tplpos, 100, NULL,
+		        SLICE_NULL, SLICE_NULL, SLICE_NULL, SLICE_NULL) == 0)
 			sip_strans_reply_raw(st, 100, b.p, b.len);
 	}
 	*stp = st;
@@ -999,13 +979,12 @@ sip_strans_reply(struct sip_strans *st, uint16_t code, const char *reason,
     struct slice to_tag, struct slice extra, struct slice ctype,
     struct slice body)
 {
-	const struct sip_msg *m;
 	struct buf b;
 	int err;
 
 	if (st->state != S_TRYING && st->state != S_PROCEEDING)
 		return EPROTO;
-	if ((m = strans_msg(st)) == NULL)
+	if (st->tpl == NULL)
 		return EINVAL;
 	buf_init(&b);
 	if (st->s->conf.user_agent) {
@@ -1016,24 +995,17 @@ sip_strans_reply(struct sip_strans *st, uint16_t code, const char *reason,
 		buf_append_str(&x, st->s->conf.user_agent);
 		BUF_LIT(&x, "\r\n");
 		buf_append_slice(&x, extra);
-		err = sip_enc_reply(
-		    &b, m, code, reason, to_tag, buf_slice(&x), ctype, body);
+		err = sip_reply_tpl_enc(&b, st->tpl, &st->tplpos, code, reason,
+		    to_tag, buf_slice(&x), ctype, body);
 		buf_free(&x);
 	} else {
-		err = sip_enc_reply(
-		    &b, m, code, reason, to_tag, extra, ctype, body);
+		err = sip_reply_tpl_enc(&b, st->tpl, &st->tplpos, code, reason,
+		    to_tag, extra, ctype, body);
 	}
 	if (err == 0)
 		err = sip_strans_reply_raw(st, code, b.p, b.len);
 	buf_free(&b);
 	return err;
-}
-
-const struct sip_msg *
-sip_strans_request(const struct sip_strans *st)
-{
-	/* NULL once dropped after the final response */
-	return strans_msg(st);
 }
 
 const struct sip_rx *

@@ -131,9 +131,6 @@ int sip_strans_reply(struct sip_strans *st, uint16_t code, const char *reason,
 /* Sends a response built by the caller (complete bytes). */
 int sip_strans_reply_raw(
     struct sip_strans *st, uint16_t code, const void *resp, size_t len);
-
-/* The request that created it (a parsed private copy). */
-const struct sip_msg *sip_strans_request(const struct sip_strans *st);
 /* Where it came from. */
 const struct sip_rx *sip_strans_rx(const struct sip_strans *st);
 
