@@ -112,10 +112,11 @@ cm_calls_free(struct callmgr *cm)
  * media is SRTP (SDES keys in SDP), Authenticated with TLS and plain RTP.
  */
 static const char *
-security(const struct cm_call *c, const char *sdp)
+security_of(const struct cm_call *c, struct slice sdp)
 {
 	bool tls = c->a_proto == SIP_PROTO_TLS && c->b_proto == SIP_PROTO_TLS;
-	bool srtp = sdp && strstr(sdp, "RTP/SAVP") && strstr(sdp, "a=crypto:");
+	bool srtp = sdp.n && memmem(sdp.p, sdp.n, "RTP/SAVP", 8) &&
+	            memmem(sdp.p, sdp.n, "a=crypto:", 9);
 
 	if (tls && srtp)
 		return "Encrypted";
@@ -124,11 +125,28 @@ security(const struct cm_call *c, const char *sdp)
 	return "NotAuthenticated";
 }
 
+static const char *
+security(const struct cm_call *c, const char *sdp)
+{
+	return security_of(c, sdp ? slice_cstr(sdp) : SLICE_NULL);
+}
+
+static const char *
+transport_param(enum sip_proto p)
+{
+	return p == SIP_PROTO_TCP   ? ";transport=tcp"
+	       : p == SIP_PROTO_TLS ? ";transport=tls"
+	                            : "";
+}
+
+/* Header lines are appended to fixed buffers, not formatted: a few per
+ * message, thousands of messages a second. */
 static void
 a_reply(struct cm_call *c, uint16_t code, const char *reason,
     struct slice ctype, struct slice body)
 {
-	char extra[400], contact[200];
+	char mem[512];
+	struct buf x;
 	struct callmgr *cm = c->cm;
 	const struct sa *la =
 	    c->a_proto == SIP_PROTO_TLS ? &cm->tls_addr : &cm->sip_addr;
@@ -137,18 +155,20 @@ a_reply(struct cm_call *c, uint16_t code, const char *reason,
 	if (c->a_st == NULL)
 		return;
 	sa_ntop(la, host, sizeof(host));
+	buf_init_fixed(&x, mem, sizeof(mem));
 	/* sip: with transport=tls, not sips: (libre-based phones send the
 	 * ACK nowhere for a sips: Contact). */
-	snprintf(contact, sizeof(contact), "<sip:%s:%u%s>", host, sa_port(la),
-	    c->a_proto == SIP_PROTO_TCP   ? ";transport=tcp"
-	    : c->a_proto == SIP_PROTO_TLS ? ";transport=tls"
-	                                  : "");
-	snprintf(extra, sizeof(extra),
-	    "Contact: %s\r\nCall-Info: "
-	    "<urn:x-cisco-remotecc:callinfo>;security=%s\r\n",
-	    contact, security(c, body.n ? body.p : c->sdp));
+	BUF_LIT(&x, "Contact: <sip:");
+	buf_append_str(&x, host);
+	BUF_LIT(&x, ":");
+	buf_append_u64(&x, sa_port(la));
+	buf_append_str(&x, transport_param(c->a_proto));
+	BUF_LIT(
+	    &x, ">\r\nCall-Info: <urn:x-cisco-remotecc:callinfo>;security=");
+	buf_append_str(&x, body.n ? security_of(c, body) : security(c, c->sdp));
+	BUF_LIT(&x, "\r\n");
 	sip_strans_reply(c->a_st, code, reason, slice_cstr(c->a_tag),
-	    slice_cstr(extra), ctype, body);
+	    buf_slice(&x), ctype, body);
 	if (code >= 200)
 		c->a_st = NULL; /* the stack owns it now */
 }
@@ -178,8 +198,9 @@ b_leg_send(
     struct cm_call *c, const char *ruri, const char *to, const char *diversion)
 {
 	struct callmgr *cm = c->cm;
-	char branch[32], callid[40], from[200], contact[200], via[64];
-	char extra[600];
+	char branch[32], callid[40], via[64];
+	char fmem[256], cmem[200], xmem[640];
+	struct buf from, contact, extra;
 	struct sip_req_spec sp;
 	struct sa la;
 	struct buf b;
@@ -189,24 +210,39 @@ b_leg_send(
 	    cm, c->b_proto, sa_family(&c->b_dst), &la, via, sizeof(via));
 	sip_branch_new(branch);
 	sip_token_new(callid, sizeof(callid));
-	snprintf(from, sizeof(from), "<sip:%s@%s>;tag=b%u", c->from_user,
-	    cm->cfg->enterprise.host_name, c->id);
-	snprintf(contact, sizeof(contact), "<sip:%s:%u%s>", via, sa_port(&la),
-	    c->b_proto == SIP_PROTO_TCP   ? ";transport=tcp"
-	    : c->b_proto == SIP_PROTO_TLS ? ";transport=tls"
-	                                  : "");
-	char secinfo[160] = "";
-	if (c->b_security)
+	buf_init_fixed(&from, fmem, sizeof(fmem));
+	BUF_LIT(&from, "<sip:");
+	buf_append_str(&from, c->from_user);
+	BUF_LIT(&from, "@");
+	buf_append_str(&from, cm->cfg->enterprise.host_name);
+	BUF_LIT(&from, ">;tag=b");
+	buf_append_u64(&from, c->id);
+	buf_init_fixed(&contact, cmem, sizeof(cmem));
+	BUF_LIT(&contact, "<sip:");
+	buf_append_str(&contact, via);
+	BUF_LIT(&contact, ":");
+	buf_append_u64(&contact, sa_port(&la));
+	buf_append_str(&contact, transport_param(c->b_proto));
+	BUF_LIT(&contact, ">");
+	buf_init_fixed(&extra, xmem, sizeof(xmem));
+	if (diversion) {
+		BUF_LIT(&extra, "Diversion: ");
+		buf_append_str(&extra, diversion);
+		BUF_LIT(&extra, "\r\n");
+	}
+	if (c->b_security) {
 		/* Transmit Security Status: the caller's leg as we know it. */
-		snprintf(secinfo, sizeof(secinfo),
-		    "Call-Info: <urn:x-cisco-remotecc:callinfo>;security=%s\r\n",
+		BUF_LIT(&extra,
+		    "Call-Info: <urn:x-cisco-remotecc:callinfo>;security=");
+		buf_append_str(&extra,
 		    c->a_proto != SIP_PROTO_TLS             ? "NotAuthenticated"
 		    : c->sdp && strstr(c->sdp, "a=crypto:") ? "Encrypted"
 		                                            : "Authenticated");
-	snprintf(extra, sizeof(extra),
-	    "%s%s%s%sUser-Agent: ngvoice-callmanager\r\n",
-	    diversion ? "Diversion: " : "", diversion ? diversion : "",
-	    diversion ? "\r\n" : "", secinfo);
+		BUF_LIT(&extra, "\r\n");
+	}
+	BUF_LIT(&extra, "User-Agent: ngvoice-callmanager\r\n");
+	if (from.err || contact.err || extra.err)
+		return ENOMEM; /* a From user or Diversion beyond any sense */
 	memset(&sp, 0, sizeof(sp));
 	sp.method = "INVITE";
 	sp.ruri = slice_cstr(ruri);
@@ -214,12 +250,12 @@ b_leg_send(
 	sp.via_host = slice_cstr(via);
 	sp.via_port = sa_port(&la);
 	sp.branch = branch;
-	sp.from = slice_cstr(from);
+	sp.from = buf_slice(&from);
 	sp.to = slice_cstr(to);
 	sp.callid = slice_cstr(callid);
 	sp.cseq = 1;
-	sp.contact = slice_cstr(contact);
-	sp.extra = slice_cstr(extra);
+	sp.contact = buf_slice(&contact);
+	sp.extra = buf_slice(&extra);
 	sp.ctype = c->ctype ? slice_cstr(c->ctype) : SLICE_NULL;
 	sp.body = c->sdp ? slice_cstr(c->sdp) : SLICE_NULL;
 	buf_init(&b);
