@@ -1299,6 +1299,18 @@ sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, bool stream,
 	/* The start line is bounded before anything else is looked at. */
 	sl = len < lim->max_start_line + 2 ? len : lim->max_start_line + 2;
 	nl = memchr(buf, '\n', sl);
+	bool too_long = false;
+	if (nl == NULL && sl < len && !name_caseeq(buf, "sip/", 4)) {
+		/*
+		 * A request line over the limit (a long Request-URI): when it
+		 * ends within the header section, the headers are still read
+		 * so that the request gets its 414 naming the limit.
+		 */
+		size_t hmax =
+		    len < lim->max_header_bytes ? len : lim->max_header_bytes;
+		nl = memchr(buf + sl, '\n', hmax - sl);
+		too_long = nl != NULL;
+	}
 	if (nl == NULL || nl == buf || nl[-1] != '\r') {
 		perr_set(err, 0,
 		    nl ? "Start line not ended by CRLF"
@@ -1356,6 +1368,17 @@ sip_msg_parse(struct sip_msg *m, const char *buf, size_t len, bool stream,
 	 */
 	if (err && m->req && m->count[SIP_HDR_VIA] && m->count[SIP_HDR_CSEQ])
 		err->can_reply = true;
+	if (too_long) {
+		/* RFC 3261 21.4.12; the request line is not looked into. */
+		memset(&m->ruri, 0, sizeof(m->ruri));
+		m->method = SLICE_NULL;
+		m->ruri_s = SLICE_NULL;
+		if (err)
+			err->reason[0] = '\0'; /* this one says what matters */
+		perr_set(err, 414, "Request line exceeds %zu bytes",
+		    lim->max_start_line);
+		return EBADMSG;
+	}
 	if (rc || hrc)
 		return EBADMSG;
 	if (check_headers(m, err))

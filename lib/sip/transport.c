@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/list.h"
@@ -81,6 +82,9 @@ struct sip_tp {
 	struct list conns;
 	struct list buckets[CONN_BUCKETS];
 	struct sip_tp_stats st;
+	/* rejected messages logged: at most REJECT_LOG_PER_S a second */
+	time_t rej_sec;
+	unsigned rej_logged, rej_quiet;
 	struct sip_msg msg; /* parse scratch: callbacks are not reentrant */
 	char *udpbuf;       /* UDP_BATCH * UDP_BUFSZ */
 };
@@ -436,6 +440,42 @@ conn_write(struct sip_conn *c, const void *data, size_t len)
 }
 
 /* Answers a request that did not parse, if it can be answered at all. */
+#define REJECT_LOG_PER_S 10
+
+/*
+ * One line per malformed or oversized message, so that an administrator
+ * sees what a peer sends and what it was told; a flood of them is cut to
+ * REJECT_LOG_PER_S lines a second plus one line counting the rest.
+ */
+static void
+reject_log(struct sip_tp *tp, const struct sip_rx *rx, uint16_t status,
+    const char *reason)
+{
+	time_t now = time(NULL);
+	char a[SA_FMT_MAX];
+
+	if (now != tp->rej_sec) {
+		if (tp->rej_quiet)
+			log_info("sip: %u more malformed messages not logged "
+			         "(at most %d a second)",
+			    tp->rej_quiet, REJECT_LOG_PER_S);
+		tp->rej_sec = now;
+		tp->rej_logged = tp->rej_quiet = 0;
+	}
+	if (tp->rej_logged >= REJECT_LOG_PER_S) {
+		tp->rej_quiet++;
+		return;
+	}
+	tp->rej_logged++;
+	sa_fmt(&rx->peer, a, sizeof(a));
+	if (status)
+		log_info("sip %s %s: malformed request answered %u: %s",
+		    sip_proto_name(rx->proto), a, status, reason);
+	else
+		log_info("sip %s %s: malformed message dropped: %s",
+		    sip_proto_name(rx->proto), a, reason);
+}
+
 static void
 reply_error(struct sip_tp *tp, const struct sip_msg *m,
     const struct sip_perr *err, const struct sip_rx *rx)
@@ -445,12 +485,10 @@ reply_error(struct sip_tp *tp, const struct sip_msg *m,
 
 	tp->st.rx_bad++;
 	if (!m->req || !err->can_reply || err->status < 400) {
-		char a[SA_FMT_MAX];
-		log_debug("sip %s %s: dropped malformed message: %s",
-		    sip_proto_name(rx->proto), sa_fmt(&rx->peer, a, sizeof(a)),
-		    err->reason);
+		reject_log(tp, rx, 0, err->reason);
 		return;
 	}
+	reject_log(tp, rx, err->status, err->reason);
 	buf_init_fixed(&b, mem, sizeof(mem));
 	if (sip_enc_reply(&b, m, err->status, err->reason, SLICE_NULL,
 	        slice_cstr(""), SLICE_NULL, SLICE_NULL) != 0)

@@ -31,6 +31,7 @@ stop_all() {
 }
 fault_cleanup() {
 	local rc=$? n
+	set +e # a case under set -e must still clean up after a failure
 	stop_all
 	for n in "${MOUNTS[@]:-}"; do
 		[ -n "$n" ] && umount -l "$n" 2>/dev/null || true

@@ -295,7 +295,35 @@ test_limits(void **state)
 	assert_non_null(strstr(err.reason, "header lines"));
 	lim = lim_default;
 	lim.max_start_line = 10;
+	/* a request line over the limit: 414 naming it, with the headers
+	 * read so that the answer can be built */
 	assert_int_equal(sip_msg_parse(&m, buf, n, false, &lim, &err), EBADMSG);
+	assert_int_equal(err.status, 414);
+	assert_true(err.can_reply);
+	assert_non_null(strstr(err.reason, "exceeds 10 bytes"));
+	assert_int_equal(m.count[SIP_HDR_VIA], 1);
+	{
+		struct buf rb;
+		buf_init(&rb);
+		assert_int_equal(
+		    sip_enc_reply(&rb, &m, err.status, err.reason, SLICE_NULL,
+		        SLICE_NULL, SLICE_NULL, SLICE_NULL),
+		    0);
+		assert_non_null(
+		    strstr(rb.p, "SIP/2.0 414 Request line exceeds"));
+		assert_non_null(
+		    memmem(rb.p, rb.len, "Via: SIP/2.0/UDP h;branch=", 26));
+		buf_free(&rb);
+	}
+	/* a status line over the limit, or a line that never ends: dropped */
+	assert_int_equal(sip_msg_parse(&m, "SIP/2.0 200 OK-very-long\r\n\r\n",
+	                     28, false, &lim, &err),
+	    EBADMSG);
+	assert_int_equal(err.status, 0);
+	assert_int_equal(
+	    sip_msg_parse(&m, "OPTIONS sip:a@b SIP/2.0", 23, false, &lim, &err),
+	    EBADMSG);
+	assert_int_equal(err.status, 0);
 	lim = lim_default;
 	lim.max_header_bytes = 100;
 	assert_int_equal(sip_msg_parse(&m, buf, n, false, &lim, &err), EBADMSG);
