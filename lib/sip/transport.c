@@ -356,6 +356,20 @@ conn_tls_established(struct sip_conn *c)
 	return 0;
 }
 
+/* True when e is only the peer's TCP close without close_notify (OpenSSL 3:
+ * "unexpected eof while reading"): many phones close that way. */
+static bool
+tls_dirty_eof(unsigned long e)
+{
+#ifdef SSL_R_UNEXPECTED_EOF_WHILE_READING
+	return e != 0 && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+	       ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
+#else
+	(void)e;
+	return false;
+#endif
+}
+
 static void
 conn_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -384,6 +398,15 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		char why[1024], line[1100];
 		unsigned long e = bufferevent_get_openssl_error(bev);
 		int serr = EVUTIL_SOCKET_ERROR();
+		if (c->established && c->proto == SIP_PROTO_TLS &&
+		    tls_dirty_eof(e)) {
+			/* A close, not an error: libevent 2.1's dirty-shutdown
+			 * allowance does not know OpenSSL 3's error for it. */
+			conn_log(c, LOG_DEBUG,
+			    "closed by peer (without TLS close_notify)");
+			conn_fail(c, ECONNRESET);
+			return;
+		}
 		if (c->proto == SIP_PROTO_TLS && !c->established)
 			tls_handshake_why(bufferevent_openssl_get_ssl(bev), e,
 			    why, sizeof(why));

@@ -8,7 +8,7 @@ BUILD=$(realpath "$1")
 shift
 HERE=$(dirname "$(realpath "$0")")
 CASES=("$@")
-[ ${#CASES[@]} -gt 0 ] || CASES=(vm_kill cm_kill trunk_stop trunk_blackhole disk_full cert_reload register_flood tls_hostile media_hostile)
+[ ${#CASES[@]} -gt 0 ] || CASES=(vm_kill cm_kill trunk_stop trunk_blackhole disk_full cert_reload register_flood tls_hostile sip_hostile media_hostile)
 LIMIT=${FAULT_TIMEOUT:-180}
 OUT=$BUILD/faults
 mkdir -p "$OUT"
