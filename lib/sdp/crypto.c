@@ -173,6 +173,11 @@ cfail(char *err, size_t errlen, int rc, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(err, errlen, fmt, ap);
 		va_end(ap);
+		/* messages may quote the offer: they go to logs and 488s */
+		for (char *q = err; *q; q++)
+			if ((unsigned char)*q < 0x20 ||
+			    (unsigned char)*q >= 0x7f)
+				*q = '?';
 	}
 	return rc;
 }

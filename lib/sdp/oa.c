@@ -204,9 +204,12 @@ pick_crypto(const struct sdp_media *m, enum srtp_option opt,
 					rest.n--;
 				}
 				t = rest;
-				ptrdiff_t sp = slice_chr(rest, ' ');
-				if (sp >= 0)
-					t.n = (size_t)sp;
+				/* tokens end at a space or a tab, as in
+				 * sdp_crypto_parse() */
+				t.n = 0;
+				while (t.n < rest.n && rest.p[t.n] != ' ' &&
+				       rest.p[t.n] != '\t')
+					t.n++;
 				rest.p += t.n;
 				rest.n -= t.n;
 			}
@@ -221,8 +224,19 @@ pick_crypto(const struct sdp_media *m, enum srtp_option opt,
 			}
 		}
 		rb_allowed(r, opt);
-		if (detail && detail[0])
-			rb_printf(r, " (%s)", detail);
+		if (detail && detail[0]) {
+			/* it may quote the offer: printable, no quotes */
+			char d[SDP_ERR_MAX];
+			size_t k;
+			for (k = 0; detail[k] && k + 1 < sizeof(d); k++) {
+				unsigned char ch = (unsigned char)detail[k];
+				d[k] = ch >= 0x20 && ch < 0x7f && ch != '"'
+				           ? (char)ch
+				           : '?';
+			}
+			d[k] = '\0';
+			rb_printf(r, " (%s)", d);
+		}
 	}
 	for (size_t i = 0; i < m->ncrypto; i++) {
 		if ((int)i != found)

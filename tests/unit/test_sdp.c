@@ -1010,6 +1010,78 @@ test_offer_roundtrip(void **state)
 	assert_int_equal(enc_offer(&bo, &lo, &o), EINVAL);
 }
 
+/* Fuzz finding: a crypto line whose fields are split by tabs and carry
+ * control and 8-bit bytes: the 488 reason (a SIP header) and the parse error
+ * (a log line) quote it, but only as printable ASCII without quotes. */
+static void
+test_reason_sanitized(void **state)
+{
+	/* tests/fuzz/corpus/sdp/regress-crypto-tab-suite.sdp */
+	static const char offer[] =
+	    "v=0\n"
+	    "o=CiscoSystemsCCM-SIP 2000 1 IN IP4 10.1.1.1\n"
+	    "s=SIP Call\n"
+	    "c=IN IP4 10.1.0.5\n"
+	    "m=audio 24582 RTP/SAVP 8 0\n"
+	    "a==aud\x9f"
+	    "\x90"
+	    "\xdf"
+	    "\xcd"
+	    "\xcb"
+	    "\xca"
+	    "\xc7"
+	    "\xcd"
+	    " RTP/SAVP 8 0\n"
+	    "a=crypto:2\x09"
+	    "\x09"
+	    "\xa7"
+	    "\x01"
+	    "\x09"
+	    "zzzzzzzzypto:2 AEAD_AES_256_GCM inline:iZLP7bds308s27xmZ7fZMwFcIO2FRhnnk/Bypto:1 7ES_CM_128_HM\x09"
+	    "\x09"
+	    "\x09"
+	    "\x09"
+	    "zzzzzzzzzzzz\x09"
+	    "\x09"
+	    "\x09"
+	    "\x09"
+	    "\x09"
+	    "\x09"
+	    "QQQP 9 0\n"
+	    "a=crypto:1 AESU/AVPCM1_08_HM\x09"
+	    "\x09"
+	    "\x09"
+	    "\x09"
+	    "zzzzzzzzzzzzzz\xff"
+	    "\xff"
+	    "\xff"
+	    "\xff"
+	    "\xff"
+	    "\xff"
+	    "\xff"
+	    "\xff"
+	    "zzzzzzzzz\x09"
+	    "\x09"
+	    "\x09"
+	    "\x09"
+	    "\x09"
+	    "\x09"
+	    "QQQ/d1zYN\x97"
+	    "d32YIDF9Fk6c=\n"
+	    "";
+	struct sdp_neg n;
+	char reason[SDP_REASON_MAX];
+
+	(void)state;
+	assert_int_equal(
+	    answer(offer, policy(SRTP_OPT_ALL), &n, reason, sizeof(reason)),
+	    ENOTSUP);
+	assert_true(reason[0] != '\0');
+	for (const char *q = reason; *q; q++)
+		assert_true(*q >= 0x20 && *q < 0x7f && *q != '"');
+	sdp_neg_wipe(&n);
+}
+
 int
 main(void)
 {
@@ -1026,6 +1098,7 @@ main(void)
 	    cmocka_unit_test(test_liberal),
 	    cmocka_unit_test(test_addresses),
 	    cmocka_unit_test(test_offer_roundtrip),
+	    cmocka_unit_test(test_reason_sanitized),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
