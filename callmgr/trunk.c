@@ -234,7 +234,8 @@ restore_status(struct cm_trunk_rt *t, const struct trunk_snaps *snaps)
 		for (size_t j = 0; j < t->ndests; j++) {
 			struct cm_dest_rt *d = &t->dests[j];
 			for (size_t k = 0; k < sn->ndests; k++) {
-				if (strcmp(sn->d[k].host, d->dest->host) == 0 &&
+				if (sn->d[k].host != NULL && /* out of memory */
+				    strcmp(sn->d[k].host, d->dest->host) == 0 &&
 				    sn->d[k].port == d->dest->port) {
 					d->state = sn->d[k].state;
 					d->last_rtt_ms = sn->d[k].rtt;
@@ -341,6 +342,8 @@ cm_trunks_restart(struct callmgr *cm)
 			sn->ndests++;
 		}
 		if (sn->name == NULL) {
+			for (size_t j = 0; j < sn->ndests; j++)
+				free(sn->d[j].host);
 			snaps.n--;
 			free(sn->d);
 		}
