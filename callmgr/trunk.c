@@ -342,7 +342,7 @@ cm_trunks_restart(struct callmgr *cm)
 			sn->ndests++;
 		}
 		if (sn->name == NULL) {
-			for (size_t j = 0; j < sn->ndests; j++)
+			for (size_t j = 0; sn->d && j < sn->ndests; j++)
 				free(sn->d[j].host);
 			snaps.n--;
 			free(sn->d);
