@@ -505,8 +505,15 @@ lab_system(struct event_base *base, const struct lab_files *f,
 	co.duration_ms = 16000;
 	phone_ua_dial(p1.ua, "1002", &co);
 	run_until(base, &p1.ended, 25000);
+	/* The voicemail server stores the message after the hang-up, off its
+	 * loop (the recording closed, then committed): wait for it. */
 	unsigned nnew = 0, nold = 0;
-	store_counts(vm->store, "1002", &nnew, &nold);
+	double t_msg = ms_now();
+	while (store_counts(vm->store, "1002", &nnew, &nold) == 0 &&
+	       nnew == 0 && ms_now() < t_msg + 5000) {
+		bool never = false;
+		run_until(base, &never, 20);
+	}
 	struct store_msg *msgs = NULL;
 	size_t nm = 0;
 	store_list(vm->store, "1002", true, &msgs, &nm);

@@ -83,7 +83,10 @@ struct vm_call {
 	const struct media_clip *seq[MAX_SEQ];
 	size_t nseq;
 	struct store_pending *pending;
-	const char *rec_path; /* owned by pending */
+	const char *rec_path;   /* owned by pending */
+	struct vm_begin *begin; /* the message's sidecar being written */
+	int begin_err;          /* why it could not be */
+	time_t rec_started;     /* when the recorder started */
 	struct store_msg *msgs;
 	size_t nmsgs, cur;
 	struct media_clip *msg_clip; /* the message being played */
@@ -95,6 +98,7 @@ static unsigned next_id = 1;
 
 static void call_end(struct vm_call *c, bool send_bye, const char *why);
 static void conv_next(struct vm_call *c);
+static void begin_drop(struct vm_call *c);
 
 /* ---- helpers ---- */
 
@@ -105,8 +109,7 @@ call_free(struct vm_call *c)
 	if (c->timer)
 		event_free(c->timer);
 	media_stream_free(c->ms);
-	if (c->pending)
-		store_msg_abort(c->vm->store, c->pending);
+	begin_drop(c);
 	media_clip_free(c->msg_clip);
 	free(c->msgs);
 	if (c->offer) {
@@ -132,6 +135,11 @@ vm_calls_free(struct voicemail *vm)
 	struct list *pos, *tmp;
 	list_for_each_safe(pos, tmp, &vm->calls)
 	    call_end(container_of(pos, struct vm_call, le), false, "stopping");
+	/* No message is lost at shutdown: the recordings being closed, then
+	 * the commits, finish now, with their log lines and MWI, while the
+	 * rest of the daemon is still up. */
+	media_loop_drain(vm->media);
+	store_drain(vm->store);
 }
 
 static void
@@ -246,23 +254,118 @@ seq_play(struct vm_call *c)
 
 static void record_done_h(enum media_end why, uint32_t ms, void *arg);
 
+/*
+ * A message's sidecar being written by the store's thread (two fsyncs)
+ * while the greeting plays, so that the beep finds it ready and the loop
+ * never waits. The call may be gone when it is done.
+ */
+struct vm_begin {
+	struct voicemail *vm;
+	struct vm_call *c; /* NULL once the call is gone */
+};
+
+/* Forgets the call's begun message, in flight or done. */
+static void
+begin_drop(struct vm_call *c)
+{
+	if (c->begin != NULL) {
+		c->begin->c = NULL; /* begin_h() aborts it */
+		c->begin = NULL;
+	}
+	if (c->pending != NULL) {
+		store_msg_abort(c->vm->store, c->pending);
+		c->pending = NULL;
+		c->rec_path = NULL;
+	}
+	c->begin_err = 0;
+}
+
+static void record_go(struct vm_call *c, int err);
+
+static void
+begin_h(int err, struct store_pending *p, const char *path, void *arg)
+{
+	struct vm_begin *b = arg;
+	struct vm_call *c = b->c;
+
+	if (c == NULL) {
+		if (p != NULL)
+			store_msg_abort(b->vm->store, p);
+		free(b);
+		return;
+	}
+	free(b);
+	c->begin = NULL;
+	c->begin_err = err;
+	c->pending = p;
+	c->rec_path = path;
+	/* The beep came first: the caller is waiting to be recorded. */
+	if (c->conv == CONV_RECORDING)
+		record_go(c, err);
+}
+
+/* Starts the message of the mailbox whose greeting begins to play. */
+static void
+save_begin(struct vm_call *c)
+{
+	struct store_msg_meta m = {
+	    .caller_id = c->caller,
+	    .caller_name = c->caller_name,
+	    .reason = c->reason[0] ? c->reason : "direct",
+	    .call_id = c->callid,
+	};
+	struct vm_begin *b;
+
+	begin_drop(c);
+	/* Without the store's thread, record_start() begins on the spot. */
+	if (store_attach(c->vm->store, c->vm->base) != 0 ||
+	    (b = calloc(1, sizeof(*b))) == NULL)
+		return;
+	b->vm = c->vm;
+	b->c = c;
+	if (store_msg_begin_async(
+	        c->vm->store, c->mb->extension, &m, begin_h, b) != 0) {
+		free(b);
+		return;
+	}
+	c->begin = b;
+}
+
+/* After the beep. */
 static void
 record_start(struct vm_call *c)
 {
+	int err = c->begin_err;
+
+	if (c->begin != NULL) {
+		/* The sidecar is not on disk yet: begin_h() starts. */
+		c->conv = CONV_RECORDING;
+		return;
+	}
+	if (err == 0 && c->pending == NULL) {
+		err = store_msg_begin(
+		    c->vm->store, c->mb->extension, &c->pending, &c->rec_path);
+		if (err == 0) {
+			struct store_msg_meta m = {
+			    .caller_id = c->caller,
+			    .caller_name = c->caller_name,
+			    .reason = c->reason[0] ? c->reason : "direct",
+			    .call_id = c->callid,
+			};
+			store_msg_note(c->vm->store, c->pending, &m);
+		}
+	}
+	record_go(c, err);
+}
+
+/* Starts the recorder on the begun message, or says why it cannot. */
+static void
+record_go(struct vm_call *c, int err)
+{
 	const struct vm_general *ge = &c->vm->cfg->general;
 	struct media_rec_opts o;
-	int err;
 
-	err = store_msg_begin(
-	    c->vm->store, c->mb->extension, &c->pending, &c->rec_path);
 	if (err == 0) {
-		struct store_msg_meta m = {
-		    .caller_id = c->caller,
-		    .caller_name = c->caller_name,
-		    .reason = c->reason[0] ? c->reason : "direct",
-		    .call_id = c->callid,
-		};
-		store_msg_note(c->vm->store, c->pending, &m);
 		memset(&o, 0, sizeof(o));
 		o.format = (enum media_rec_format)ge->recording_format;
 		o.max_ms = ge->maximum_message_length * 1000u;
@@ -270,14 +373,12 @@ record_start(struct vm_call *c)
 		o.stop_on_hash = true;
 		err = media_stream_record(
 		    c->ms, c->rec_path, &o, record_done_h, c);
+		c->rec_started = time(NULL);
 	}
 	if (err != 0) {
 		log_err("call %u: cannot record into mailbox %s: %s", c->id,
 		    c->mb->extension, strerror(err));
-		if (c->pending) {
-			store_msg_abort(c->vm->store, c->pending);
-			c->pending = NULL;
-		}
+		begin_drop(c);
 		c->conv = CONV_GOODBYE;
 		seq_reset(c);
 		seq_prompt(c, "error");
@@ -289,47 +390,168 @@ record_start(struct vm_call *c)
 	    c->mb->extension, c->caller);
 }
 
+/*
+ * A message on its way to the store. The recording's close (the writer
+ * thread) and the commit (the store's thread) both end after the loop has
+ * moved on, often after the call is freed: what they need is copied here.
+ */
+struct vm_save {
+	struct voicemail *vm;
+	struct store_pending *pending; /* owned until the commit takes it */
+	unsigned call;                 /* the call's number, for logs */
+	uint32_t ms;                   /* the recording's length */
+	uint32_t min_ms;               /* minimum_message_length */
+	int64_t received;              /* when the recording started */
+	const char *how;               /* "hang-up", "silence"... (static) */
+	char mailbox[STORE_MAILBOX_MAX + 1];
+	char caller[64];
+	char caller_name[64];
+	char reason[16];
+	char security[200];
+	char *ended;   /* owned: the call's "ended" line, logged after ours */
+	char callid[]; /* the Call-ID */
+};
+
+/* Takes the call's pending message. NULL on ENOMEM (logged, dropped). */
+static struct vm_save *
+save_new(struct vm_call *c, const char *how)
+{
+	size_t idlen = c->callid ? strlen(c->callid) : 0;
+	struct vm_save *sv = calloc(1, sizeof(*sv) + idlen + 1);
+
+	if (sv == NULL) {
+		log_err("call %u: the message for mailbox %s could not be "
+		        "stored: %s",
+		    c->id, c->mb->extension, strerror(ENOMEM));
+		store_msg_abort(c->vm->store, c->pending);
+		c->pending = NULL;
+		c->rec_path = NULL;
+		return NULL;
+	}
+	sv->vm = c->vm;
+	sv->pending = c->pending;
+	c->pending = NULL;
+	c->rec_path = NULL; /* it belonged to pending */
+	sv->call = c->id;
+	sv->min_ms = c->vm->cfg->general.minimum_message_length;
+	sv->received = (int64_t)c->rec_started;
+	sv->how = how;
+	snprintf(sv->mailbox, sizeof(sv->mailbox), "%s", c->mb->extension);
+	snprintf(sv->caller, sizeof(sv->caller), "%s", c->caller);
+	snprintf(
+	    sv->caller_name, sizeof(sv->caller_name), "%s", c->caller_name);
+	snprintf(sv->reason, sizeof(sv->reason), "%s",
+	    c->reason[0] ? c->reason : "direct");
+	vm_call_describe(c, sv->security, sizeof(sv->security));
+	if (idlen > 0)
+		memcpy(sv->callid, c->callid, idlen);
+	return sv;
+}
+
+/* Logs the call's end after the message's lines, in the order they had
+ * when the commit was made on the spot (scripts wait for "ended", then
+ * look for the message), and frees sv. */
+static void
+save_free(struct vm_save *sv)
+{
+	if (sv->ended != NULL)
+		log_info("%s", sv->ended);
+	free(sv->ended);
+	free(sv);
+}
+
+/* The commit's end (on the loop): the log line and MWI; frees sv. */
+static void
+save_done_h(int err, int64_t id, void *arg)
+{
+	struct vm_save *sv = arg;
+
+	if (err != 0) {
+		log_err("call %u: the message for mailbox %s (%u ms) could not "
+		        "be stored: %s",
+		    sv->call, sv->mailbox, sv->ms, strerror(err));
+	} else {
+		log_info("call %u: message %lld left in mailbox %s by %s "
+		         "(%.1f s, %s)",
+		    sv->call, (long long)id, sv->mailbox, sv->caller,
+		    sv->ms / 1000.0, sv->how);
+		vm_mwi_kick(sv->vm, sv->mailbox);
+	}
+	save_free(sv);
+}
+
+/*
+ * Commits what was recorded (or drops a too short one) on the store's
+ * thread: its fsyncs and SQLite COMMIT would stall every call's audio on
+ * the loop. save_done_h() follows; sv is consumed.
+ */
+static void
+save_commit(struct vm_save *sv)
+{
+	struct store *st = sv->vm->store;
+	int64_t id = 0;
+	int err;
+
+	if (sv->ms < sv->min_ms) {
+		log_info("call %u: message for %s dropped: %u ms is shorter "
+		         "than minimum_message_length (%u ms)",
+		    sv->call, sv->mailbox, sv->ms, sv->min_ms);
+		store_msg_abort(st, sv->pending);
+		save_free(sv);
+		return;
+	}
+	struct store_msg_meta m = {
+	    .caller_id = sv->caller,
+	    .caller_name = sv->caller_name,
+	    .reason = sv->reason,
+	    .duration_ms = sv->ms,
+	    .received = sv->received,
+	    .call_id = sv->callid,
+	    .security = sv->security,
+	};
+	/* Idempotent: the first message starts the store's thread. */
+	err = store_attach(st, sv->vm->base);
+	if (err == 0)
+		err = store_msg_commit_async(
+		    st, sv->pending, &m, save_done_h, sv);
+	if (err == 0)
+		return;
+	/* No thread: the message matters more than the stall. */
+	log_warn("call %u: committing the message on the loop: %s", sv->call,
+	    strerror(err));
+	err = store_msg_commit(st, sv->pending, &m, &id);
+	save_done_h(err, id, sv);
+}
+
+/* The recording of a call that hung up is closed: commit it. */
+static void
+save_rec_h(enum media_end why, uint32_t ms, void *arg)
+{
+	struct vm_save *sv = arg;
+
+	sv->ms = ms;
+	/* It may have ended by itself just before the hang-up. */
+	if (why == MEDIA_END_MAX)
+		sv->how = "maximum length";
+	else if (why == MEDIA_END_SILENCE)
+		sv->how = "silence";
+	else if (why == MEDIA_END_ERROR)
+		sv->how = "write error";
+	save_commit(sv);
+}
+
 /* Commits what was recorded (or drops a too short one); sends MWI. */
 static void
 record_finish(struct vm_call *c, uint32_t ms, const char *how)
 {
-	const struct vm_general *ge = &c->vm->cfg->general;
-	char sec[200];
-	int64_t id;
-	int err;
+	struct vm_save *sv;
 
 	if (c->pending == NULL)
 		return;
-	if (ms < ge->minimum_message_length) {
-		log_info("call %u: message for %s dropped: %u ms is shorter "
-		         "than minimum_message_length (%u ms)",
-		    c->id, c->mb->extension, ms, ge->minimum_message_length);
-		store_msg_abort(c->vm->store, c->pending);
-		c->pending = NULL;
+	if ((sv = save_new(c, how)) == NULL)
 		return;
-	}
-	vm_call_describe(c, sec, sizeof(sec));
-	struct store_msg_meta m = {
-	    .caller_id = c->caller,
-	    .caller_name = c->caller_name,
-	    .reason = c->reason[0] ? c->reason : "direct",
-	    .duration_ms = ms,
-	    .call_id = c->callid,
-	    .security = sec,
-	};
-	err = store_msg_commit(c->vm->store, c->pending, &m, &id);
-	c->pending = NULL;
-	if (err != 0) {
-		log_err("call %u: the message for mailbox %s (%u ms) could not "
-		        "be stored: %s",
-		    c->id, c->mb->extension, ms, strerror(err));
-		return;
-	}
-	log_info("call %u: message %lld left in mailbox %s by %s (%.1f s, "
-	         "%s)",
-	    c->id, (long long)id, c->mb->extension, c->caller, ms / 1000.0,
-	    how);
-	vm_mwi_kick(c->vm, c->mb->extension);
+	sv->ms = ms;
+	save_commit(sv);
 }
 
 static void
@@ -364,6 +586,7 @@ start_greeting(struct vm_call *c, const struct vm_mailbox *mb, bool busy)
 
 	c->mb = mb;
 	c->conv = CONV_GREETING;
+	save_begin(c);
 	seq_reset(c);
 	if (g) {
 		seq_add(c, g);
@@ -767,11 +990,11 @@ send_bye(struct vm_call *c)
 static void
 call_end(struct vm_call *c, bool send_bye_now, const char *why)
 {
-	if (c->conv == CONV_RECORDING && c->pending) {
-		uint32_t ms = 0;
-		media_stream_stop_record(c->ms, &ms);
-		record_finish(c, ms, "hang-up");
-	}
+	struct vm_save *sv = NULL;
+	char ended[512];
+
+	if (c->conv == CONV_RECORDING && c->pending)
+		sv = save_new(c, "hang-up");
 	if (c->st)
 		refuse(c, 500, why);
 	if (send_bye_now)
@@ -780,15 +1003,31 @@ call_end(struct vm_call *c, bool send_bye_now, const char *why)
 	memset(&st, 0, sizeof(st));
 	if (c->ms)
 		media_stream_get_stats(c->ms, &st);
-	log_info("call %u: ended (%s) after %lld s on port %u of %s; RTP "
-	         "sent %llu, received %llu, dropped %llu failing "
-	         "authentication, %llu replayed",
+	snprintf(ended, sizeof(ended),
+	    "call %u: ended (%s) after %lld s on port %u of %s; RTP "
+	    "sent %llu, received %llu, dropped %llu failing "
+	    "authentication, %llu replayed",
 	    c->id, why, (long long)(time(NULL) - c->started),
 	    c->port ? c->port->number : 0, c->g->cfg->name,
 	    (unsigned long long)st.tx_packets,
 	    (unsigned long long)st.rx_packets,
 	    (unsigned long long)st.rx_auth_fail,
 	    (unsigned long long)st.rx_replay);
+	if (sv == NULL || (sv->ended = strdup(ended)) == NULL)
+		log_info("%s", ended);
+	if (sv != NULL) {
+		/* The recording leaves with its own context: the file is closed
+		 * by the writer thread, then committed by the store's, and the
+		 * loop waits for neither (every call's audio would stall). */
+		int err = media_stream_end_record(c->ms, save_rec_h, sv);
+		if (err != 0) {
+			/* Nothing recorded that we could close. */
+			log_warn("call %u: recording not ended: %s", c->id,
+			    strerror(err));
+			sv->ms = 0;
+			save_commit(sv);
+		}
+	}
 	call_free(c);
 }
 

@@ -65,7 +65,8 @@ struct rec_file {
 	atomic_int err;
 };
 
-enum io_kind { IO_WRITE, IO_CLOSE };
+/* IO_SYNC does nothing: media_loop_drain() waits for it to pass. */
+enum io_kind { IO_WRITE, IO_CLOSE, IO_SYNC };
 
 struct io_job {
 	struct list le;
@@ -73,6 +74,12 @@ struct io_job {
 	struct rec_file *rf;     /* IO_CLOSE frees it */
 	uint64_t truncate_to;    /* IO_CLOSE: samples kept; UINT64_MAX = all */
 	struct media_stream *ms; /* IO_CLOSE: loop side only; NULL = unwanted */
+	/* IO_CLOSE of a recording taken off its stream by
+	 * media_stream_end_record(): the loop calls h(why, ms, harg) once the
+	 * file is closed, whether or not the stream still exists. Loop side
+	 * only, like ms. */
+	media_record_h *h;
+	void *harg;
 	enum media_end why;
 	bool wait, finished; /* stop_record waits for its close (mu) */
 	uint64_t samples;    /* IO_CLOSE result */
@@ -106,6 +113,7 @@ struct media_loop {
 	struct list recording; /* streams with a recording */
 	struct list dtmfing;   /* streams sending RFC 4733 events */
 	struct list pending;   /* streams with handler calls due */
+	struct list detached;  /* io_jobs: handler calls of ended recordings */
 	/* Streams with a remote, keyed by (socket, peer address). */
 	struct media_stream **tab;
 	size_t tab_size, nhashed;
@@ -399,6 +407,40 @@ has_pending(const struct media_stream *ms)
 	return ms->ndq > 0 || ms->pend_rec || ms->pend_play;
 }
 
+/* Moves every element of src to the empty list dst. */
+static void
+list_take(struct list *dst, struct list *src)
+{
+	list_init(dst);
+	if (list_empty(src))
+		return;
+	dst->next = src->next;
+	dst->prev = src->prev;
+	dst->next->prev = dst;
+	dst->prev->next = dst;
+	list_init(src);
+}
+
+/*
+ * The handler calls of recordings ended by media_stream_end_record(): the
+ * stream may be gone, each job carries its handler and argument.
+ */
+static void
+dispatch_detached(struct media_loop *ml)
+{
+	struct list calls, *le, *tmp;
+
+	list_take(&calls, &ml->detached);
+	list_for_each_safe(le, tmp, &calls)
+	{
+		struct io_job *j = container_of(le, struct io_job, le);
+
+		list_del(&j->le);
+		j->h(j->why, (uint32_t)(j->samples / 8), j->harg);
+		free(j);
+	}
+}
+
 /*
  * Makes the handler calls that are due, one per turn: the stream is put
  * back in the queue before its handler runs, so the handler may free it
@@ -410,10 +452,14 @@ dispatch(struct media_loop *ml)
 	if (ml->dispatching)
 		return;
 	ml->dispatching = true;
-	while (!list_empty(&ml->pending)) {
-		struct media_stream *ms =
-		    container_of(ml->pending.next, struct media_stream, dle);
+	while (!list_empty(&ml->pending) || !list_empty(&ml->detached)) {
+		struct media_stream *ms;
 
+		if (!list_empty(&ml->detached)) {
+			dispatch_detached(ml);
+			continue;
+		}
+		ms = container_of(ml->pending.next, struct media_stream, dle);
 		list_del(&ms->dle);
 		if (ms->ndq > 0) {
 			char c = ms->dq[0];
@@ -724,6 +770,8 @@ io_run(struct io_job *j)
 	struct rec_file *rf = j->rf;
 	int e;
 
+	if (j->kind == IO_SYNC)
+		return;
 	if (j->kind == IO_WRITE) {
 		if (atomic_load(&rf->err) == 0 &&
 		    (e = wav_writer_write_coded(rf->w, j->data, j->len)) != 0)
@@ -802,15 +850,8 @@ writer_done(struct media_loop *ml)
 	if (read(wr->efd, &cnt, sizeof(cnt)) < 0) {
 		/* Nothing to read: fine, the list says what is done. */
 	}
-	list_init(&done);
 	pthread_mutex_lock(&wr->mu);
-	if (!list_empty(&wr->done)) {
-		done.next = wr->done.next;
-		done.prev = wr->done.prev;
-		done.next->prev = &done;
-		done.prev->next = &done;
-		list_init(&wr->done);
-	}
+	list_take(&done, &wr->done);
 	pthread_mutex_unlock(&wr->mu);
 	list_for_each_safe(le, tmp, &done)
 	{
@@ -829,6 +870,11 @@ writer_done(struct media_loop *ml)
 			ms->rec_why = why;
 			ms->rec_ms = (uint32_t)(j->samples / 8);
 			pend(ms);
+		} else if (j->h != NULL) {
+			/* Detached: the job itself waits for dispatch(). */
+			j->why = why;
+			list_add_tail(&ml->detached, &j->le);
+			continue;
 		}
 		free(j);
 	}
@@ -1307,6 +1353,7 @@ media_loop_alloc(struct media_loop **mlp, struct event_base *base,
 	list_init(&ml->recording);
 	list_init(&ml->dtmfing);
 	list_init(&ml->pending);
+	list_init(&ml->detached);
 	list_init(&ml->wr.todo);
 	list_init(&ml->wr.done);
 	pthread_mutex_init(&ml->wr.mu, NULL);
@@ -1388,6 +1435,9 @@ media_loop_free(struct media_loop *ml)
 		pthread_mutex_unlock(&ml->wr.mu);
 		pthread_join(ml->wr.thr, NULL);
 		writer_done(ml);
+		/* Recordings ended with media_stream_end_record() still get
+		 * their handler call, the last ones here. */
+		dispatch(ml);
 	}
 	if (ml->wr.ev != NULL)
 		event_free(ml->wr.ev);
@@ -1691,6 +1741,81 @@ media_stream_stop_record(struct media_stream *ms, uint32_t *msp)
 	if (msp != NULL)
 		*msp = (uint32_t)(n / 8);
 	return e;
+}
+
+int
+media_stream_end_record(struct media_stream *ms, media_record_h *h, void *arg)
+{
+	struct media_loop *ml;
+	struct io_job *c;
+
+	if (ms == NULL)
+		return EINVAL;
+	ml = ms->ml;
+	if (ms->rec != NULL) {
+		/* The close goes to the writer behind this file's chunks (and
+		 * everyone else's); nothing here waits for it. */
+		c = rec_detach(ms, UINT64_MAX);
+		c->why = MEDIA_END_DONE;
+		c->h = h;
+		c->harg = arg;
+		ms->rec_h = NULL;
+		io_submit(ml, c);
+		return 0;
+	}
+	if (ms->closing != NULL) {
+		/* It ended by itself and the file is being closed: that close
+		 * now reports to h, with its own reason. */
+		c = ms->closing;
+		ms->closing = NULL;
+		c->ms = NULL;
+		c->h = h;
+		c->harg = arg;
+		ms->rec_h = NULL;
+		return 0;
+	}
+	if (ms->pend_rec) {
+		/* Closed already; the handler call was due but not made. */
+		if (h != NULL) {
+			c = calloc(1, sizeof(*c));
+			if (c == NULL)
+				return ENOMEM;
+			c->kind = IO_CLOSE;
+			c->why = ms->rec_why;
+			c->samples = (uint64_t)ms->rec_ms * 8;
+			c->h = h;
+			c->harg = arg;
+			list_add_tail(&ml->detached, &c->le);
+			event_active(ml->defer, EV_TIMEOUT, 1);
+		}
+		ms->pend_rec = false;
+		ms->rec_h = NULL;
+		return 0;
+	}
+	return EPROTO;
+}
+
+void
+media_loop_drain(struct media_loop *ml)
+{
+	struct io_job sync;
+
+	if (ml == NULL)
+		return;
+	if (ml->wr.running) {
+		/* The queue is a FIFO: once this passes, all before it is
+		 * done. */
+		memset(&sync, 0, sizeof(sync));
+		sync.kind = IO_SYNC;
+		sync.wait = true;
+		io_submit(ml, &sync);
+		pthread_mutex_lock(&ml->wr.mu);
+		while (!sync.finished)
+			pthread_cond_wait(&ml->wr.cv_done, &ml->wr.mu);
+		pthread_mutex_unlock(&ml->wr.mu);
+	}
+	writer_done(ml);
+	dispatch(ml);
 }
 
 void

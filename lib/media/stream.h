@@ -70,7 +70,10 @@ struct media_loop;
  * socket(2)/bind(2) (EADDRINUSE...) and pthread_create(3). */
 int media_loop_alloc(struct media_loop **mlp, struct event_base *base,
     const struct media_loop_opts *o);
-void media_loop_free(struct media_loop *ml); /* every stream must be freed */
+/* Every stream must be freed first. Waits for the writer to close the
+ * files still queued; handlers of media_stream_end_record() still due are
+ * called before it returns (they must not use the loop). */
+void media_loop_free(struct media_loop *ml);
 
 struct media_loop_stats {
 	uint64_t tx_packets, rx_packets;
@@ -178,8 +181,13 @@ struct media_rec_opts {
  * - Recordings are written, header-fixed and fsync'd by one helper thread
  *   per loop, so the loop never waits for the disk; the record handler is
  *   called once the file is closed. media_stream_record() creates the file
- *   itself (its errors come back at once); media_stream_stop_record()
- *   waits for the helper to close the file; media_stream_free() does not.
+ *   itself (its errors come back at once); media_stream_end_record() and
+ *   media_stream_free() only queue the close; media_stream_stop_record()
+ *   BLOCKS the loop until the helper has written everything queued before
+ *   it (every stream's chunks) and fsync'd and closed the file: tens of
+ *   milliseconds on a real disk, during which no stream sends a packet.
+ *   A server pacing many calls ends recordings with
+ *   media_stream_end_record().
  */
 
 /* Records what the peer sends into a new WAV file at path (created 0600,
@@ -189,9 +197,34 @@ struct media_rec_opts {
 int media_stream_record(struct media_stream *ms, const char *path,
     const struct media_rec_opts *o, media_record_h *h, void *arg);
 /* Ends a recording: flushes, fixes the header, fsyncs, closes; returns the
- * recorded length in *msp. No handler is called. Errors: EPROTO (not
- * recording, or it already ended by itself), the write errors. */
+ * recorded length in *msp. No handler is called. Blocks the calling (loop)
+ * thread until the file is closed (see above): for a single call (a test
+ * phone), not for a server. Errors: EPROTO (not recording, or it already
+ * ended by itself), the write errors. */
 int media_stream_stop_record(struct media_stream *ms, uint32_t *msp);
+/*
+ * Ends a recording without waiting: takes it off the stream at once (the
+ * stream may be freed right after, or record again) and queues the close
+ * (flush, header fix, fsync, close) to the writer thread. h (may be NULL)
+ * is then called once, from the loop, when the file is closed:
+ * h(MEDIA_END_DONE, length in ms, arg), or MEDIA_END_ERROR after a write
+ * error (logged), whether or not the stream still exists. The stream's
+ * own record handler is never called for this recording.
+ * A recording that already ended by itself (silence, maximum length, '#',
+ * error) but whose record handler has not been called yet is taken over
+ * the same way: h gets that call instead, with its reason.
+ * Errors: EINVAL, EPROTO (no recording, or its handler was called
+ * already), ENOMEM; h is then never called.
+ */
+int media_stream_end_record(
+    struct media_stream *ms, media_record_h *h, void *arg);
+/*
+ * For shutdown: waits until the writer has done everything queued so far,
+ * then makes the record handler calls that are due (those of
+ * media_stream_end_record() included) before it returns. Blocks; never
+ * call it from a handler.
+ */
+void media_loop_drain(struct media_loop *ml);
 
 struct media_stream_stats {
 	uint64_t tx_packets, rx_packets;

@@ -48,49 +48,77 @@ pending_paths(struct store *st, struct store_pending *p)
 	return 0;
 }
 
+static void pending_merge(
+    struct store_pending *p, const struct store_msg_meta *m);
+
 int
-store_msg_begin(struct store *st, const char *mailbox,
-    struct store_pending **pp, const char **pathp)
+store_pending_new(struct store *st, const char *mailbox,
+    const struct store_msg_meta *m, struct store_pending **pp)
 {
 	struct store_pending *p;
-	char dir[PATH_MAX];
 	bool exists;
 	int e;
 
-	if (st == NULL || pp == NULL || pathp == NULL ||
-	    !store_mailbox_valid(mailbox))
+	if (!store_mailbox_valid(mailbox))
 		return EINVAL;
 	if ((e = store_mbx_exists(st, mailbox, &exists)) != 0)
 		return e;
 	if (!exists)
 		return ENOENT;
-	if (store_path(dir, sizeof(dir), st->msgdir, mailbox, NULL))
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return ENOMEM;
+	snprintf(p->mailbox, sizeof(p->mailbox), "%s", mailbox);
+	if ((e = uuid_new(p->uuid)) != 0 || (e = pending_paths(st, p)) != 0) {
+		free(p);
+		return e;
+	}
+	store_meta_from(&p->m, mailbox, NULL);
+	pending_merge(p, m);
+	if (p->m.received == 0)
+		p->m.received = (int64_t)time(NULL);
+	*pp = p;
+	return 0;
+}
+
+int
+store_begin_run(struct store *st, struct store_pending *p)
+{
+	char dir[PATH_MAX];
+	int e;
+
+	if (store_path(dir, sizeof(dir), st->msgdir, p->mailbox, NULL))
 		return EINVAL;
 	if ((e = store_mkdir(dir)) != 0) {
 		log_err("store: cannot create %s: %s", dir, strerror(e));
 		return store_errno_map(e);
 	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL)
-		return ENOMEM;
-	snprintf(p->mailbox, sizeof(p->mailbox), "%s", mailbox);
-	if ((e = uuid_new(p->uuid)) != 0 || (e = pending_paths(st, p)) != 0)
-		goto out;
-	store_meta_from(&p->m, mailbox, NULL);
-	p->m.received = (int64_t)time(NULL);
 	/*
 	 * The sidecar, and the directory entry naming it, are on disk before
 	 * the recorder writes a byte: recovery can always tell what a .part
 	 * or an unregistered .wav belongs to.
 	 */
-	if ((e = store_meta_write(p->meta, &p->m, true)) != 0)
-		goto out;
+	return store_meta_write(p->meta, &p->m, true);
+}
+
+int
+store_msg_begin(struct store *st, const char *mailbox,
+    struct store_pending **pp, const char **pathp)
+{
+	struct store_pending *p;
+	int e;
+
+	if (st == NULL || pp == NULL || pathp == NULL)
+		return EINVAL;
+	if ((e = store_pending_new(st, mailbox, NULL, &p)) != 0)
+		return e;
+	if ((e = store_begin_run(st, p)) != 0) {
+		free(p);
+		return e;
+	}
 	*pathp = p->part;
 	*pp = p;
 	return 0;
-out:
-	free(p);
-	return e;
 }
 
 /* Merges m into the sidecar's view: given fields win, others stay. */
@@ -151,20 +179,41 @@ commit_fix_wav(struct store_pending *p, int fd)
 	return 0;
 }
 
+void
+store_pending_meta(struct store_pending *p, const struct store_msg_meta *m)
+{
+	pending_merge(p, m);
+	if (p->m.received == 0)
+		p->m.received = (int64_t)time(NULL);
+}
+
 int
 store_msg_commit(struct store *st, struct store_pending *p,
     const struct store_msg_meta *m, int64_t *idp)
+{
+	int e;
+
+	if (st == NULL || p == NULL)
+		return EINVAL;
+	store_pending_meta(p, m);
+	e = store_commit_run(st, p, idp);
+	free(p);
+	return e;
+}
+
+/*
+ * The steps of docs/storage.md in their order. st is the connection to
+ * use: the loop's for store_msg_commit(), the commit thread's own for
+ * store_msg_commit_async() (nothing here touches the loop's).
+ */
+int
+store_commit_run(struct store *st, struct store_pending *p, int64_t *idp)
 {
 	char dir[PATH_MAX], file[64], *slash;
 	bool renamed = false;
 	int64_t id = 0;
 	int fd, e;
 
-	if (st == NULL || p == NULL)
-		return EINVAL;
-	pending_merge(p, m);
-	if (p->m.received == 0)
-		p->m.received = (int64_t)time(NULL);
 	snprintf(dir, sizeof(dir), "%s", p->wav);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
@@ -223,7 +272,6 @@ store_msg_commit(struct store *st, struct store_pending *p,
 	    p->m.reason[0] ? p->m.reason : "no reason", p->m.duration_ms);
 	if (idp != NULL)
 		*idp = id;
-	free(p);
 	return 0;
 fail:
 	/* Nothing half-done stays: no row was committed, so no file either. */
@@ -235,7 +283,6 @@ fail:
 		(void)store_fsync_path(dir, true);
 	log_err("store: mailbox %s: message from %s not stored: %s", p->mailbox,
 	    p->m.caller_id[0] ? p->m.caller_id : "unknown", strerror(e));
-	free(p);
 	return e;
 }
 

@@ -356,6 +356,22 @@ db_int(struct store *st, const char *sql, int *vp)
 	return e;
 }
 
+int
+store_db_prepare(struct store *st, char *err, size_t errlen)
+{
+	for (int i = 0; i < ST_NSTMT; i++) {
+		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
+		        SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
+		        NULL) != SQLITE_OK) {
+			seterr(err, errlen,
+			    "%s: cannot prepare a statement: %s", st->dbpath,
+			    sqlite3_errmsg(st->db));
+			return store_dberr(st, stmt_sql[i]);
+		}
+	}
+	return 0;
+}
+
 static int
 db_configure(struct store *st, char *err, size_t errlen)
 {
@@ -468,11 +484,26 @@ store_lock(struct store *st, char *err, size_t errlen)
 }
 
 int
+store_db_connect(struct store *st, char *err, size_t errlen)
+{
+	int rc = sqlite3_open_v2(st->dbpath, &st->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+
+	if (rc != SQLITE_OK) {
+		seterr(err, errlen, "%s: cannot open the database: %s",
+		    st->dbpath,
+		    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+		return rc == SQLITE_NOMEM ? ENOMEM : EIO;
+	}
+	return db_configure(st, err, errlen);
+}
+
+int
 store_open(struct store **sp, const char *dir, char *err, size_t errlen)
 {
 	struct store *st;
 	struct stat sb;
-	int e, fd, rc;
+	int e, fd;
 
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
@@ -519,29 +550,10 @@ store_open(struct store **sp, const char *dir, char *err, size_t errlen)
 		goto out;
 	}
 	close(fd);
-	rc = sqlite3_open_v2(st->dbpath, &st->db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		seterr(err, errlen, "%s: cannot open the database: %s",
-		    st->dbpath,
-		    st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
-		e = rc == SQLITE_NOMEM ? ENOMEM : EIO;
+	if ((e = store_db_connect(st, err, errlen)) != 0 ||
+	    (e = db_migrate(st, err, errlen)) != 0 ||
+	    (e = store_db_prepare(st, err, errlen)) != 0)
 		goto out;
-	}
-	if ((e = db_configure(st, err, errlen)) != 0 ||
-	    (e = db_migrate(st, err, errlen)) != 0)
-		goto out;
-	for (int i = 0; i < ST_NSTMT; i++) {
-		if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1,
-		        SQLITE_PREPARE_PERSISTENT, &st->stmt[i],
-		        NULL) != SQLITE_OK) {
-			seterr(err, errlen,
-			    "%s: cannot prepare a statement: %s", st->dbpath,
-			    sqlite3_errmsg(st->db));
-			e = store_dberr(st, stmt_sql[i]);
-			goto out;
-		}
-	}
 	if ((e = store_recover(st)) != 0) {
 		seterr(err, errlen, "%s: crash recovery failed: %s", st->dir,
 		    e == ENOSPC ? "no space left" : sqlite3_errmsg(st->db));
@@ -559,6 +571,7 @@ store_close(struct store *st)
 {
 	if (st == NULL)
 		return;
+	store_async_stop(st);
 	for (int i = 0; i < ST_NSTMT; i++)
 		sqlite3_finalize(st->stmt[i]);
 	if (st->db != NULL && sqlite3_close(st->db) != SQLITE_OK)

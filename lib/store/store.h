@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct event_base;
+
 /*
  * Errors: every function returns 0 or a positive errno value:
  *   EINVAL  a caller bug (NULL argument, bad mailbox name)
@@ -18,7 +20,9 @@
  *           sqlite3_errmsg() or strerror() and the path
  *   EBUSY   store_open(): another process holds the store
  *   EPROTO  store_open(): the database was written by a newer ngvoice
- * A store is used from one thread at a time (the daemon's event loop).
+ * A store is used from one thread at a time (the daemon's event loop);
+ * store_attach() adds a thread of its own that commits messages through a
+ * second connection, so that the loop never waits for their fsyncs.
  * See docs/storage.md for the layout, the schema and the crash rules.
  */
 
@@ -36,7 +40,10 @@ struct store_pending; /* a message being recorded */
  * err receives a sentence naming the file and the problem.
  */
 int store_open(struct store **sp, const char *dir, char *err, size_t errlen);
-/* Finalizes the statements and closes the database; NULL is accepted. */
+/* Finishes the commits still queued (store_drain(): their handlers are
+ * called here, so what they use must still exist), stops the commit
+ * thread, finalizes the statements and closes the database; NULL is
+ * accepted. */
 void store_close(struct store *st);
 /* The storage directory the store was opened on (borrowed). */
 const char *store_dir(const struct store *st);
@@ -83,6 +90,54 @@ int store_msg_commit(struct store *st, struct store_pending *p,
     const struct store_msg_meta *m, int64_t *idp);
 /* Drops the recording (too short, hung up before the beep); consumes p. */
 void store_msg_abort(struct store *st, struct store_pending *p);
+
+/* err: 0 or what store_msg_commit() would have returned; id: the new
+ * message's id (0 on error). */
+typedef void(store_commit_h)(int err, int64_t id, void *arg);
+/* err: 0, with the pending message (the caller's now, to commit or abort)
+ * and the path to record into (owned by p); or the error of
+ * store_msg_begin() writing the sidecar, with p and path NULL. */
+typedef void(store_begin_h)(
+    int err, struct store_pending *p, const char *path, void *arg);
+
+/*
+ * Starts the commit thread for store_msg_commit_async(), with its own
+ * database connection (WAL: the loop's connection keeps reading while it
+ * writes; a write on the loop's waits for it under the busy timeout). Its
+ * handlers are called from base's loop thread; base must outlive the store.
+ * Idempotent with the same base. Errors: EINVAL (NULL, or another base),
+ * ENOMEM, EIO (the second connection), the errnos of eventfd(2) and
+ * pthread_create(3).
+ */
+int store_attach(struct store *st, struct event_base *base);
+/*
+ * store_msg_begin() with the sidecar written on the store's thread: the
+ * mailbox is checked at once (ENOENT), m (may be NULL) is recorded in the
+ * sidecar from the start (its strings copied), and h(err, p, path, arg)
+ * is called once from the loop when the sidecar and its directory entry
+ * are fsync'd: only then may the recorder create the file. Queued with
+ * the commits, in order. Errors (h is not called): EINVAL, EPROTO (no
+ * store_attach()), ENOENT, ENOMEM, EIO.
+ */
+int store_msg_begin_async(struct store *st, const char *mailbox,
+    const struct store_msg_meta *m, store_begin_h *h, void *arg);
+/*
+ * store_msg_commit() on the commit thread, in the same crash-safe order:
+ * m is merged into p before this returns (its strings are copied), then
+ * the audio is fsync'd and renamed, the directory fsync'd and the row
+ * committed off the loop, and h(err, id, arg) (h may be NULL) is called
+ * once from the loop afterwards; p is consumed then. Commits run in the
+ * order they are queued. Errors (h is not called, p is not consumed: the
+ * caller may still commit or abort it): EINVAL, EPROTO (no store_attach()).
+ */
+int store_msg_commit_async(struct store *st, struct store_pending *p,
+    const struct store_msg_meta *m, store_commit_h *h, void *arg);
+/*
+ * Waits for every queued commit and makes their handler calls before it
+ * returns (handlers that queue more are waited for too). Blocks: for
+ * shutdown, never from a handler. Nothing to do without store_attach().
+ */
+void store_drain(struct store *st);
 
 /* New (unheard) and old (heard) message counts; ENOENT for no mailbox. */
 int store_counts(

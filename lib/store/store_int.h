@@ -9,6 +9,7 @@
 
 #include <sqlite3.h>
 
+#include "core/list.h"
 #include "store/store.h"
 
 /* Prepared once in store_open(), finalized in store_close(). */
@@ -34,13 +35,20 @@ enum store_stmt {
 	ST_NSTMT
 };
 
+struct store_async;
+
+/*
+ * The store of the loop thread, and also the commit thread's own
+ * connection (async.c): that one has the same paths, lockfd -1 and no as.
+ */
 struct store {
 	sqlite3 *db;
 	sqlite3_stmt *stmt[ST_NSTMT];
-	char dir[PATH_MAX];    /* the storage directory, as given */
-	char dbpath[PATH_MAX]; /* dir/ngvoice.db */
-	char msgdir[PATH_MAX]; /* dir/messages */
-	int lockfd;            /* dir/ngvoice.lock, flock()ed while open */
+	char dir[PATH_MAX];     /* the storage directory, as given */
+	char dbpath[PATH_MAX];  /* dir/ngvoice.db */
+	char msgdir[PATH_MAX];  /* dir/messages */
+	int lockfd;             /* dir/ngvoice.lock, flock()ed while open */
+	struct store_async *as; /* the commit thread, once attached; owned */
 };
 
 /* What the sidecar <uuid>.part.meta holds; strings owned by the struct. */
@@ -62,10 +70,24 @@ struct store_pending {
 	char wav[PATH_MAX];  /* <uuid>.wav */
 	char meta[PATH_MAX]; /* <uuid>.part.meta */
 	struct store_meta m;
+	/* store_msg_begin_async() and store_msg_commit_async(): its place in
+	 * the store thread's queues (under its mutex), what to do there, the
+	 * handler, and the result. */
+	struct list le;
+	bool begin;        /* store_begin_run(), else store_commit_run() */
+	store_begin_h *bh; /* begin */
+	store_commit_h *h; /* commit */
+	void *arg;
+	int err;
+	int64_t id;
 };
 
 /* store.c */
 bool store_mailbox_valid(const char *name);
+/* Opens st->dbpath and sets the connection up (WAL, synchronous=FULL,
+ * busy timeout...); then store_db_prepare() once the schema is there. */
+int store_db_connect(struct store *st, char *err, size_t errlen);
+int store_db_prepare(struct store *st, char *err, size_t errlen);
 /* Logs the SQLite error of what and maps it: ENOSPC, ENOMEM or EIO. */
 int store_dberr(struct store *st, const char *what);
 /* Resets and clears bindings of a statement, returning it. */
@@ -116,6 +138,25 @@ int store_wav_probe(int fd, struct store_wav *w);
 /* Writes RIFF and data sizes that match the file (cutting a partial block). */
 int store_wav_fix(int fd, const struct store_wav *w);
 uint32_t store_wav_ms(const struct store_wav *w);
+
+/* msg.c */
+/* The loop's half of a begin: checks the mailbox (ENOENT), picks the
+ * uuid and paths, takes m (may be NULL) and the time; nothing on disk. */
+int store_pending_new(struct store *st, const char *mailbox,
+    const struct store_msg_meta *m, struct store_pending **pp);
+/* The disk's half: the mailbox directory, the sidecar, both fsync'd;
+ * never frees p. */
+int store_begin_run(struct store *st, struct store_pending *p);
+/* Merges m into p's metadata (strings copied) and dates it if need be. */
+void store_pending_meta(
+    struct store_pending *p, const struct store_msg_meta *m);
+/* The commit's work through st's connection (the commit thread's for
+ * store_msg_commit_async()); never frees p. */
+int store_commit_run(struct store *st, struct store_pending *p, int64_t *idp);
+
+/* async.c */
+/* Finishes the queued commits and stops the thread (store_close()). */
+void store_async_stop(struct store *st);
 
 /* recover.c */
 int store_recover(struct store *st);

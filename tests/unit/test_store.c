@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 #include <sqlite3.h>
 
 #include "core/log.h"
@@ -816,6 +817,461 @@ test_enospc(void **state)
 	store_close(st);
 }
 
+/* ---- commits on the store's thread (store_msg_commit_async) ---- */
+
+struct done {
+	int calls;
+	int err;
+	int64_t id;
+};
+
+static void
+done_h(int err, int64_t id, void *arg)
+{
+	struct done *d = arg;
+
+	d->calls++;
+	d->err = err;
+	d->id = id;
+}
+
+/* Runs the loop until d has been called (or 10 s pass). */
+static void
+wait_done(struct event_base *base, const struct done *d)
+{
+	for (int i = 0; i < 10000 && d->calls == 0; i++) {
+		struct timeval tv = {0, 1000};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	assert_int_equal(d->calls, 1);
+}
+
+static void
+test_commit_async(void **state)
+{
+	struct fixture *f = *state;
+	struct event_base *base = event_base_new(), *other = event_base_new();
+	struct store *st = open_ok(f);
+	char caller[16], name[16], callid[32];
+	struct store_msg_meta m = {.caller_id = caller,
+	    .caller_name = name,
+	    .reason = "user-busy",
+	    .call_id = callid,
+	    .security = "TLS1.2, SRTP AEAD_AES_256_GCM"};
+	struct store_pending *p;
+	struct done d = {0};
+	struct store_msg one;
+	const char *path;
+	unsigned nnew, nold;
+	int sent;
+	bool pending;
+
+	assert_non_null(base);
+	assert_non_null(other);
+	assert_int_equal(store_mailbox_ensure(st, MBX, "Alice"), 0);
+	assert_int_equal(store_msg_begin(st, MBX, &p, &path), 0);
+	assert_int_equal(write_wav(path, 1500, 7, false), 0);
+	/* no thread yet: refused, p still ours */
+	assert_int_equal(store_msg_commit_async(st, p, &m, done_h, &d), EPROTO);
+	assert_int_equal(store_attach(NULL, base), EINVAL);
+	assert_int_equal(store_attach(st, NULL), EINVAL);
+	assert_int_equal(store_attach(st, base), 0);
+	assert_int_equal(store_attach(st, base), 0);
+	assert_int_equal(store_attach(st, other), EINVAL);
+	assert_int_equal(
+	    store_msg_commit_async(st, NULL, &m, done_h, &d), EINVAL);
+
+	/* the strings are the caller's: gone as soon as the call returns */
+	strcpy(caller, "2001");
+	strcpy(name, "Bob");
+	strcpy(callid, "async@test");
+	assert_int_equal(store_msg_commit_async(st, p, &m, done_h, &d), 0);
+	memset(caller, 'x', sizeof(caller) - 1);
+	memset(name, 'y', sizeof(name) - 1);
+	memset(callid, 'z', sizeof(callid) - 1);
+	assert_int_equal(d.calls, 0); /* only ever from the loop */
+	/* the loop's connection reads meanwhile */
+	assert_int_equal(store_counts(st, MBX, &nnew, &nold), 0);
+	wait_done(base, &d);
+	assert_int_equal(d.err, 0);
+	assert_true(d.id > 0);
+
+	/* the row and the file agree, with the copied details */
+	assert_int_equal(store_msg_get(st, d.id, &one), 0);
+	assert_string_equal(one.caller_id, "2001");
+	assert_string_equal(one.caller_name, "Bob");
+	assert_string_equal(one.reason, "user-busy");
+	assert_int_equal(one.duration_ms, 1500);
+	assert_int_equal(access(one.path, R_OK), 0);
+	assert_int_equal(count_files(f->mbxdir, ".wav"), 1);
+	assert_int_equal(count_files(f->mbxdir, ".wav.part"), 0);
+	assert_int_equal(count_files(f->mbxdir, ".part.meta"), 0);
+	assert_int_equal(store_counts(st, MBX, &nnew, &nold), 0);
+	assert_int_equal(nnew, 1);
+	assert_int_equal(store_mwi_get(st, MBX, &sent, &pending), 0);
+	assert_true(pending);
+	/* the loop's connection still writes */
+	assert_int_equal(store_mark_heard(st, d.id), 0);
+	store_close(st);
+
+	/* and after a reopen, with recovery, it is all still there */
+	st = open_ok(f);
+	assert_int_equal(check_consistent(f, st), 1);
+	assert_int_equal(store_msg_get(st, d.id, &one), 0);
+	assert_true(one.heard);
+	store_close(st);
+	event_base_free(other);
+	event_base_free(base);
+}
+
+#define ASYNC_MANY 40
+
+/* A handler that queues one more commit. */
+struct chain {
+	struct store *st;
+	struct store_pending *next;
+	struct done d, d2;
+};
+
+static void
+chain_h(int err, int64_t id, void *arg)
+{
+	struct chain *c = arg;
+
+	done_h(err, id, &c->d);
+	assert_int_equal(
+	    store_msg_commit_async(c->st, c->next, &crash_meta, done_h, &c->d2),
+	    0);
+}
+
+/* Commits queued, then the store closed at once: every one is committed
+ * and its handler called before store_close() returns. */
+static void
+test_commit_async_close(void **state)
+{
+	struct fixture *f = *state;
+	struct event_base *base = event_base_new();
+	struct store *st = open_ok(f);
+	struct done d[ASYNC_MANY];
+	struct chain ch = {.st = st};
+	struct store_msg one;
+	const char *cpath;
+
+	memset(d, 0, sizeof(d));
+	assert_int_equal(store_mailbox_ensure(st, MBX, "Alice"), 0);
+	assert_int_equal(store_attach(st, base), 0);
+	/* the first one's handler queues another, while the store closes */
+	assert_int_equal(store_msg_begin(st, MBX, &ch.next, &cpath), 0);
+	assert_int_equal(write_wav(cpath, 3000, 7, true), 0);
+	for (int i = 0; i < ASYNC_MANY; i++) {
+		struct store_pending *p;
+		const char *path;
+		assert_int_equal(store_msg_begin(st, MBX, &p, &path), 0);
+		assert_int_equal(
+		    write_wav(path, 1000 + (unsigned)i * 10, 7, true), 0);
+		assert_int_equal(store_msg_commit_async(st, p, &crash_meta,
+		                     i == 0 ? chain_h : done_h,
+		                     i == 0 ? (void *)&ch : (void *)&d[i]),
+		    0);
+	}
+	store_close(st);
+	d[0] = ch.d;
+	assert_int_equal(ch.d2.calls, 1);
+	assert_int_equal(ch.d2.err, 0);
+	for (int i = 0; i < ASYNC_MANY; i++) {
+		assert_int_equal(d[i].calls, 1);
+		assert_int_equal(d[i].err, 0);
+		/* in the order they were queued */
+		if (i > 0)
+			assert_true(d[i].id > d[i - 1].id);
+	}
+
+	st = open_ok(f);
+	assert_int_equal(check_consistent(f, st), ASYNC_MANY + 1);
+	for (int i = 0; i < ASYNC_MANY; i++) {
+		assert_int_equal(store_msg_get(st, d[i].id, &one), 0);
+		assert_int_equal(one.duration_ms, 1000 + (unsigned)i * 10);
+	}
+	assert_int_equal(store_msg_get(st, ch.d2.id, &one), 0);
+	assert_int_equal(one.duration_ms, 3000);
+	store_close(st);
+	event_base_free(base);
+}
+
+static void
+test_commit_async_errors(void **state)
+{
+	struct fixture *f = *state;
+	struct event_base *base = event_base_new();
+	struct store *st = open_ok(f);
+	struct store_pending *p;
+	struct done d = {0}, d2 = {0};
+	const char *path;
+	unsigned nnew, nold;
+	char sql[128];
+	sqlite3 *db;
+
+	assert_int_equal(store_mailbox_ensure(st, MBX, "Alice"), 0);
+	assert_int_equal(store_attach(st, base), 0);
+
+	/* the recorder never created the file: ENOENT through the handler */
+	assert_int_equal(store_msg_begin(st, MBX, &p, &path), 0);
+	assert_int_equal(
+	    store_msg_commit_async(st, p, &crash_meta, done_h, &d), 0);
+	wait_done(base, &d);
+	assert_int_equal(d.err, ENOENT);
+	assert_int_equal(d.id, 0);
+	assert_int_equal(count_files(f->mbxdir, ".part.meta"), 0);
+
+	/*
+	 * The row cannot go in (its mailbox is gone behind the store's back:
+	 * a foreign key): the file was already renamed, and is removed.
+	 */
+	assert_int_equal(store_msg_begin(st, MBX, &p, &path), 0);
+	assert_int_equal(write_wav(path, 2000, 7, true), 0);
+	snprintf(sql, sizeof(sql), "%s/ngvoice.db", f->dir);
+	assert_int_equal(sqlite3_open(sql, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(
+	    sqlite3_exec(db, "DELETE FROM mailboxes WHERE name = '" MBX "'",
+	        NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(
+	    store_msg_commit_async(st, p, &crash_meta, done_h, &d2), 0);
+	wait_done(base, &d2);
+	assert_int_equal(d2.err, EIO);
+	assert_int_equal(d2.id, 0);
+	assert_int_equal(count_files(f->mbxdir, ".wav"), 0);
+	assert_int_equal(count_files(f->mbxdir, ".wav.part"), 0);
+	assert_int_equal(count_files(f->mbxdir, ".part.meta"), 0);
+	assert_int_equal(store_counts(st, MBX, &nnew, &nold), ENOENT);
+	store_close(st);
+	event_base_free(base);
+}
+
+/* The crash rules hold with the commit thread: a child committing in the
+ * background is killed; every commit it was told about is there. */
+struct bg {
+	int fd;
+	int inflight;
+};
+
+static void
+bg_done_h(int err, int64_t id, void *arg)
+{
+	struct bg *b = arg;
+
+	b->inflight--;
+	if (err != 0)
+		_exit(6);
+	if (write(b->fd, &id, sizeof(id)) != sizeof(id))
+		_exit(7);
+}
+
+static void
+test_kill9_async(void **state)
+{
+	struct fixture *f = *state;
+	int64_t ids[4096], id;
+	size_t nids = 0;
+	int fds[2], status;
+	struct store *st;
+	pid_t pid;
+
+	srand((unsigned)getpid());
+	assert_int_equal(pipe(fds), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct event_base *cbase = event_base_new();
+		struct bg b = {fds[1], 0};
+		struct store *cst = NULL;
+		char err[512];
+		close(fds[0]);
+		if (cbase == NULL ||
+		    store_open(&cst, f->dir, err, sizeof(err)) != 0 ||
+		    store_mailbox_ensure(cst, MBX, "Alice") != 0 ||
+		    store_attach(cst, cbase) != 0)
+			_exit(3);
+		for (int i = 0; i < 4000; i++) {
+			struct store_pending *p;
+			const char *path;
+			if (store_msg_begin(cst, MBX, &p, &path) != 0 ||
+			    write_wav(path, 1000, 7, true) != 0)
+				_exit(4);
+			if (store_msg_commit_async(
+			        cst, p, &crash_meta, bg_done_h, &b) != 0)
+				_exit(5);
+			b.inflight++;
+			while (b.inflight >= 4)
+				event_base_loop(cbase, EVLOOP_ONCE);
+		}
+		_exit(0);
+	}
+	close(fds[1]);
+	while (nids < 6 && read(fds[0], &ids[nids], sizeof(id)) == sizeof(id))
+		nids++;
+	usleep((useconds_t)(rand() % 20000));
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	while (
+	    nids < 4096 && read(fds[0], &ids[nids], sizeof(id)) == sizeof(id))
+		nids++;
+	close(fds[0]);
+
+	st = open_ok(f);
+	assert_true(check_consistent(f, st) >= nids);
+	for (size_t i = 0; i < nids; i++) {
+		struct store_msg m;
+		assert_int_equal(store_msg_get(st, ids[i], &m), 0);
+	}
+	store_close(st);
+}
+
+/* ---- begins on the store's thread (store_msg_begin_async) ---- */
+
+struct begun {
+	int calls;
+	int err;
+	struct store_pending *p;
+	char path[PATH_MAX];
+	struct store *abort_in; /* the handler aborts p there when set */
+};
+
+static void
+begun_h(int err, struct store_pending *p, const char *path, void *arg)
+{
+	struct begun *b = arg;
+
+	b->calls++;
+	b->err = err;
+	b->p = p;
+	if (path != NULL)
+		snprintf(b->path, sizeof(b->path), "%s", path);
+	if (b->abort_in != NULL && p != NULL) {
+		store_msg_abort(b->abort_in, p);
+		b->p = NULL;
+	}
+}
+
+static void
+wait_begun(struct event_base *base, const struct begun *b)
+{
+	for (int i = 0; i < 10000 && b->calls == 0; i++) {
+		struct timeval tv = {0, 1000};
+		event_base_loopexit(base, &tv);
+		event_base_dispatch(base);
+	}
+	assert_int_equal(b->calls, 1);
+}
+
+static void
+test_begin_async(void **state)
+{
+	struct fixture *f = *state;
+	struct event_base *base = event_base_new();
+	struct store *st = open_ok(f);
+	char caller[16];
+	struct store_msg_meta m = {.caller_id = caller,
+	    .caller_name = "Carol",
+	    .reason = "no-answer",
+	    .call_id = "begin@test"};
+	struct begun b = {0}, b2 = {0};
+	struct done d = {0};
+	struct store_msg one;
+
+	assert_int_equal(store_mailbox_ensure(st, MBX, "Alice"), 0);
+	assert_int_equal(
+	    store_msg_begin_async(st, MBX, &m, begun_h, &b), EPROTO);
+	assert_int_equal(store_attach(st, base), 0);
+	/* the mailbox is checked at once; the handler is not called */
+	assert_int_equal(
+	    store_msg_begin_async(st, "2002", &m, begun_h, &b), ENOENT);
+	assert_int_equal(
+	    store_msg_begin_async(st, "../x", &m, begun_h, &b), EINVAL);
+	assert_int_equal(store_msg_begin_async(st, MBX, &m, NULL, &b), EINVAL);
+
+	strcpy(caller, "2001");
+	assert_int_equal(store_msg_begin_async(st, MBX, &m, begun_h, &b), 0);
+	memset(caller, 'x', sizeof(caller) - 1);
+	assert_int_equal(b.calls, 0);
+	wait_begun(base, &b);
+	assert_int_equal(b.err, 0);
+	assert_non_null(b.p);
+	assert_non_null(strstr(b.path, "/messages/" MBX "/"));
+	assert_non_null(strstr(b.path, ".wav.part"));
+	/* the sidecar is there before the recorder writes a byte */
+	assert_int_equal(count_files(f->mbxdir, ".part.meta"), 1);
+	assert_int_equal(count_files(f->mbxdir, ".wav.part"), 0);
+
+	/* recorded, then committed with no new details: begin's are kept */
+	assert_int_equal(write_wav(b.path, 1200, 7, true), 0);
+	assert_int_equal(store_msg_commit_async(st, b.p, NULL, done_h, &d), 0);
+	wait_done(base, &d);
+	assert_int_equal(d.err, 0);
+	assert_int_equal(store_msg_get(st, d.id, &one), 0);
+	assert_string_equal(one.caller_id, "2001");
+	assert_string_equal(one.caller_name, "Carol");
+	assert_string_equal(one.reason, "no-answer");
+	assert_int_equal(one.duration_ms, 1200);
+
+	/* a begin still queued when the store closes: its handler is
+	 * called (here it aborts), nothing is left behind */
+	b2.abort_in = st;
+	assert_int_equal(store_msg_begin_async(st, MBX, &m, begun_h, &b2), 0);
+	store_close(st);
+	assert_int_equal(b2.calls, 1);
+	assert_int_equal(b2.err, 0);
+	assert_null(b2.p);
+	st = open_ok(f);
+	assert_int_equal(check_consistent(f, st), 1);
+	store_close(st);
+	event_base_free(base);
+}
+
+/* A crash mid-recording after an asynchronous begin: the sidecar had the
+ * caller's details from the start, and recovery keeps them. */
+static void
+crash_mid_recording_async(struct store *st)
+{
+	struct event_base *cbase = event_base_new();
+	struct begun b = {0};
+
+	if (cbase == NULL || store_attach(st, cbase) != 0 ||
+	    store_msg_begin_async(st, MBX, &crash_meta, begun_h, &b) != 0)
+		_exit(4);
+	while (b.calls == 0)
+		event_base_loop(cbase, EVLOOP_ONCE);
+	if (b.err != 0 || write_wav(b.path, 3000, 1, false) != 0)
+		_exit(5);
+}
+
+static void
+test_recover_part_async(void **state)
+{
+	struct fixture *f = *state;
+	struct store *st;
+	struct store_msg *v;
+	size_t n;
+
+	crash_child(f, crash_mid_recording_async);
+	assert_int_equal(count_files(f->mbxdir, ".wav.part"), 1);
+	assert_int_equal(count_files(f->mbxdir, ".part.meta"), 1);
+	st = open_ok(f);
+	assert_int_equal(check_consistent(f, st), 1);
+	assert_int_equal(store_list(st, MBX, false, &v, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].reason, "interrupted");
+	assert_string_equal(v[0].caller_id, "2001");
+	assert_string_equal(v[0].caller_name, "Bob");
+	assert_int_equal(v[0].duration_ms, 3000);
+	free(v);
+	store_close(st);
+}
+
 int
 main(void)
 {
@@ -834,6 +1290,15 @@ main(void)
 	        test_recover_row_without_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_kill9, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_enospc, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_commit_async, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_commit_async_close, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_commit_async_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_kill9_async, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_begin_async, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_recover_part_async, setup, teardown),
 	};
 
 	log_set_level(LOG_WARN);

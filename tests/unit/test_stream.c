@@ -787,6 +787,218 @@ test_record_write_error(void **state)
 	peer_close(&peer);
 }
 
+/* Checks a recording against the signal sent (PCMU into PCM16). */
+static void
+check_recording(const char *path, const int16_t *sig, size_t n)
+{
+	size_t nb;
+	int16_t *got = load(path, &nb);
+
+	assert_int_equal(nb, n);
+	for (size_t i = 0; i < n; i++)
+		if (got[i] != g711_ulaw_dec(g711_ulaw_enc(sig[i])))
+			fail_msg("%s: sample %zu: %d", path, i, got[i]);
+	free(got);
+}
+
+/*
+ * media_stream_end_record(): the call returns without the file being
+ * closed (no handler inside it), the recording is off the stream at once,
+ * the handler comes later from the loop with the length, and the file is
+ * whole. Once with the stream kept (and recording again), once with the
+ * stream freed right after, as a call that hangs up does.
+ */
+static void
+end_record_async(bool free_stream)
+{
+	const size_t n = 8000;
+	int16_t *sig = make_signal(n, 11);
+	struct media_clip *clip;
+	const struct media_clip *list[1];
+	struct media_rec_opts ro = {MEDIA_REC_PCM16, 0, 0, true, 0};
+	struct result pr = {0}, rr = {0}, er = {0}, er2 = {0};
+	struct media_loop_stats lst;
+	const char *file = free_stream ? "end_free.wav" : "end.wav";
+	char path[128];
+	struct pair p;
+
+	snprintf(path, sizeof(path), "%s", tpath(file));
+	assert_int_equal(media_clip_from_pcm(&clip, "signal", sig, n), 0);
+	list[0] = clip;
+	pair_make(&p, MEDIA_PCMU);
+	assert_int_equal(media_stream_record(p.b, path, &ro, record_h, &rr), 0);
+	assert_int_equal(media_stream_play(p.a, list, 1, play_h, &pr), 0);
+	assert_true(run_until(&pr.done, 10000));
+	run_for(100); /* the last packets reach B */
+
+	assert_int_equal(media_stream_end_record(NULL, record_h, &er), EINVAL);
+	assert_int_equal(media_stream_end_record(p.b, record_h, &er), 0);
+	assert_int_equal(er.calls, 0); /* never from inside the call */
+	media_loop_get_stats(ml, &lst);
+	assert_int_equal(lst.recording, 0); /* off the stream at once */
+	assert_int_equal(media_stream_end_record(p.b, record_h, &er2), EPROTO);
+	if (free_stream) {
+		media_stream_free(p.b);
+		p.b = NULL;
+	} else {
+		/* the stream is free to record again */
+		assert_int_equal(
+		    media_stream_record(
+		        p.b, tpath("end_again.wav"), &ro, record_h, &rr),
+		    0);
+		assert_int_equal(media_stream_end_record(p.b, NULL, NULL), 0);
+	}
+	assert_true(run_until(&er.done, 5000));
+	assert_int_equal(er.calls, 1);
+	assert_int_equal(er.why, MEDIA_END_DONE);
+	assert_int_equal(er.ms, 1000);
+	run_for(50);
+	assert_int_equal(er.calls, 1);
+	assert_int_equal(er2.calls, 0);
+	assert_int_equal(rr.calls, 0); /* the stream's own handler: never */
+	check_recording(path, sig, n);
+	pair_free(&p);
+	media_clip_free(clip);
+	free(sig);
+}
+
+static void
+test_record_end_async(void **state)
+{
+	(void)state;
+	end_record_async(false);
+}
+
+static void
+test_record_end_async_freed(void **state)
+{
+	(void)state;
+	end_record_async(true);
+}
+
+/*
+ * A recording that ended by itself (maximum length) whose handler has not
+ * been called yet is taken over, with its reason, and its stream freed.
+ */
+static void
+test_record_end_takes_over(void **state)
+{
+	int16_t *sig = make_signal(160 * 100, 12);
+	struct media_rec_opts ro = {MEDIA_REC_PCM16, 1000, 0, false, 0};
+	struct media_stream *ms;
+	struct media_loop_stats lst;
+	struct result rr = {0}, er = {0};
+	struct peer peer;
+	struct sa local;
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s", tpath("over.wav"));
+	peer_open(&peer);
+	assert_int_equal(media_stream_alloc(&ms, ml, &local), 0);
+	assert_int_equal(
+	    media_stream_set_remote(ms, &peer.addr, MEDIA_PCMU, 101), 0);
+	assert_int_equal(media_stream_record(ms, path, &ro, record_h, &rr), 0);
+	for (int i = 0; i < 100; i++)
+		peer_audio(&peer, &local, MEDIA_PCMU, sig + 160 * i);
+	/*
+	 * One loop turn at a time until the recording has ended: its
+	 * handler needs the writer to close the file and a later turn to
+	 * see that, so it cannot have been called yet.
+	 */
+	for (int i = 0; i < 5000; i++) {
+		media_loop_get_stats(ml, &lst);
+		if (lst.recording == 0)
+			break;
+		event_base_loop(base, EVLOOP_ONCE);
+	}
+	assert_int_equal(lst.recording, 0);
+	assert_int_equal(rr.calls, 0);
+	assert_int_equal(media_stream_end_record(ms, record_h, &er), 0);
+	media_stream_free(ms);
+	assert_true(run_until(&er.done, 5000));
+	assert_int_equal(er.why, MEDIA_END_MAX);
+	assert_int_equal(er.ms, 1000);
+	run_for(50);
+	assert_int_equal(er.calls, 1);
+	assert_int_equal(rr.calls, 0);
+	check_recording(path, sig, 8000);
+	free(sig);
+	peer_close(&peer);
+}
+
+#define END_MANY 12
+
+/*
+ * Many calls hang up at once while recording: every recording is ended
+ * without waiting and its stream freed; media_loop_drain() (shutdown)
+ * makes every handler call before it returns.
+ */
+static void
+test_record_end_many_drain(void **state)
+{
+	const size_t n = 4000;
+	int16_t *sig = make_signal(n, 13);
+	struct media_clip *clip;
+	const struct media_clip *list[1];
+	struct media_rec_opts ro = {MEDIA_REC_PCM16, 0, 0, false, 0};
+	struct result pr[END_MANY], er[END_MANY];
+	struct pair p[END_MANY];
+	struct media_loop_opts o;
+	struct media_loop *phones;
+	char name[32];
+
+	(void)state;
+	memset(pr, 0, sizeof(pr));
+	memset(er, 0, sizeof(er));
+	/* The callers get a socket each, as phones have their addresses. */
+	memset(&o, 0, sizeof(o));
+	sa_set_str(&o.local, "127.0.0.1", 0);
+	o.nsockets = END_MANY;
+	assert_int_equal(media_loop_alloc(&phones, base, &o), 0);
+	assert_int_equal(media_clip_from_pcm(&clip, "signal", sig, n), 0);
+	list[0] = clip;
+	for (int i = 0; i < END_MANY; i++) {
+		assert_int_equal(
+		    media_stream_alloc(&p[i].a, phones, &p[i].la), 0);
+		assert_int_equal(media_stream_alloc(&p[i].b, ml, &p[i].lb), 0);
+		assert_int_equal(
+		    media_stream_set_remote(p[i].a, &p[i].lb, MEDIA_PCMU, 101),
+		    0);
+		assert_int_equal(
+		    media_stream_set_remote(p[i].b, &p[i].la, MEDIA_PCMU, 101),
+		    0);
+		snprintf(name, sizeof(name), "many_end%d.wav", i);
+		assert_int_equal(media_stream_record(p[i].b, tpath(name), &ro,
+		                     record_h, &er[i]),
+		    0);
+		assert_int_equal(
+		    media_stream_play(p[i].a, list, 1, play_h, &pr[i]), 0);
+	}
+	assert_true(run_until(&pr[END_MANY - 1].done, 10000));
+	run_for(150);
+	for (int i = 0; i < END_MANY; i++) {
+		assert_true(pr[i].done);
+		assert_int_equal(
+		    media_stream_end_record(p[i].b, record_h, &er[i]), 0);
+		pair_free(&p[i]);
+	}
+	media_loop_drain(ml);
+	for (int i = 0; i < END_MANY; i++) {
+		assert_int_equal(er[i].calls, 1);
+		assert_int_equal(er[i].why, MEDIA_END_DONE);
+		assert_int_equal(er[i].ms, 500);
+		snprintf(name, sizeof(name), "many_end%d.wav", i);
+		check_recording(tpath(name), sig, n);
+	}
+	run_for(50);
+	for (int i = 0; i < END_MANY; i++)
+		assert_int_equal(er[i].calls, 1);
+	media_loop_free(phones);
+	media_clip_free(clip);
+	free(sig);
+}
+
 /* SRTP receive: a tampered packet and a replayed one are dropped and
  * counted; the recording holds exactly the genuine audio. */
 static void
@@ -1207,6 +1419,10 @@ main(void)
 	    cmocka_unit_test(test_record_nothing_received),
 	    cmocka_unit_test(test_record_stop_on_hash),
 	    cmocka_unit_test(test_record_write_error),
+	    cmocka_unit_test(test_record_end_async),
+	    cmocka_unit_test(test_record_end_async_freed),
+	    cmocka_unit_test(test_record_end_takes_over),
+	    cmocka_unit_test(test_record_end_many_drain),
 	    cmocka_unit_test(test_srtp_tamper_and_replay),
 	    cmocka_unit_test(test_demux_and_errors),
 	    cmocka_unit_test(test_play_replace_stop_empty),
