@@ -87,7 +87,7 @@ for t in "${targets[@]}"; do
 	took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -n 1 |
 		awk '{print $5}')
 	cov=$(grep -o 'cov: [0-9]*' "$log" | tail -n 1 | awk '{print $2}')
-	cpu=$(awk '{ printf "%d", $1 + $2 }' "$rundir/$t/cpu" 2>/dev/null)
+	cpu=$(tail -n 1 "$rundir/$t/cpu" 2>/dev/null | awk '{ printf "%d", $1 + $2 }')
 	ncorp=$(find "$rundir/$t/corpus" -type f | wc -l)
 	result=ok
 	if [ "${rc[$t]}" -ne 0 ] || [ -n "$(ls -A "$rundir/$t/artifacts")" ]; then
