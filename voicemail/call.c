@@ -1006,13 +1006,14 @@ call_end(struct vm_call *c, bool send_bye_now, const char *why)
 	snprintf(ended, sizeof(ended),
 	    "call %u: ended (%s) after %lld s on port %u of %s; RTP "
 	    "sent %llu, received %llu, dropped %llu failing "
-	    "authentication, %llu replayed",
+	    "authentication, %llu replayed, %llu malformed",
 	    c->id, why, (long long)(time(NULL) - c->started),
 	    c->port ? c->port->number : 0, c->g->cfg->name,
 	    (unsigned long long)st.tx_packets,
 	    (unsigned long long)st.rx_packets,
 	    (unsigned long long)st.rx_auth_fail,
-	    (unsigned long long)st.rx_replay);
+	    (unsigned long long)st.rx_replay,
+	    (unsigned long long)st.rx_malformed);
 	if (sv == NULL || (sv->ended = strdup(ended)) == NULL)
 		log_info("%s", ended);
 	if (sv != NULL) {
