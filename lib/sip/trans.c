@@ -82,7 +82,6 @@ struct sip_strans {
 	struct list hle;
 	struct list ale; /* in s->accepted */
 	uint32_t hash;   /* of key */
-	const char *key; /* in tail */
 	bool invite;
 	enum sstate state;
 	struct sip_rx rx; /* rx.conn referenced; peer_cert not kept */
@@ -103,7 +102,7 @@ struct sip_strans {
 	const char *callid; /* in tail */
 	const char *ftag;   /* in tail */
 	uint32_t cseq;
-	/* key, Call-ID and From tag, each as long as it is: what an INVITE
+	/* the key first, then Call-ID and From tag, each as long as it is: what an INVITE
 	 * transaction keeps for 32 s after its 2xx (Timer L) besides this */
 	char tail[];
 };
@@ -757,7 +756,7 @@ strans_find(struct sip_stack *s, const char *key)
 	for (pos = head->next; pos != head; pos = pos->next) {
 		struct sip_strans *st =
 		    container_of(pos, struct sip_strans, hle);
-		if (st->hash == h && strcmp(st->key, key) == 0)
+		if (st->hash == h && strcmp(st->tail, key) == 0)
 			return st;
 	}
 	return NULL;
@@ -872,7 +871,6 @@ sip_strans_alloc(struct sip_strans **stp, struct sip_stack *s,
 		return ENOMEM;
 	st->s = s;
 	memcpy(st->tail, key, keylen + 1);
-	st->key = st->tail;
 	st->callid = st->tail + keylen + 1;
 	if (m->callid.n)
 		memcpy((char *)st->callid, m->callid.p, m->callid.n);
@@ -907,7 +905,7 @@ sip_strans_alloc(struct sip_strans **stp, struct sip_stack *s,
 		}
 		st->tpl = tb.p; /* ours now */
 	}
-	st->hash = key_hash(st->key);
+	st->hash = key_hash(st->tail);
 	list_add_tail(hash_bucket(s->sbuckets, st->hash), &st->hle);
 	if (st->invite) {
 		/* RFC 3261 17.2.1: stop the INVITE retransmissions at once. */
